@@ -1,0 +1,3 @@
+from durable_agents_cli.app import main
+
+main()

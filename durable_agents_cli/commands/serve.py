@@ -1,0 +1,69 @@
+"""`dagent worker` and `dagent mcp serve`: one component in the foreground."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from enum import Enum
+from typing import Annotated
+
+import typer
+
+from services.settings import load_settings
+
+
+class WorkerName(str, Enum):
+    orchestrator = "orchestrator"
+    it = "it"
+    finance = "finance"
+
+
+class TeamName(str, Enum):
+    it = "it"
+    finance = "finance"
+
+
+class McpTransport(str, Enum):
+    stdio = "stdio"
+    http = "http"
+
+
+def _configure_logging(level: str) -> None:
+    # stderr only: over stdio, stdout carries the MCP protocol.
+    logging.basicConfig(
+        level=level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def worker(name: Annotated[WorkerName, typer.Argument(help="Which worker to run.")]) -> None:
+    """Run one worker in the foreground (what `dagent up` spawns)."""
+    settings = load_settings()
+    _configure_logging(settings.log_level)
+    from services.worker import run_worker
+
+    asyncio.run(run_worker(name.value, settings))
+
+
+def mcp_serve(
+    name: Annotated[TeamName, typer.Argument(help="Whose tools to serve.")],
+    transport: Annotated[McpTransport, typer.Option(help="stdio for MCP clients that launch it.")] = McpTransport.stdio,
+    port: Annotated[
+        int | None, typer.Option(help="HTTP port; default DAGENT_IT_MCP_PORT / DAGENT_FINANCE_MCP_PORT.")
+    ] = None,
+) -> None:
+    """Run one team's MCP server in the foreground."""
+    settings = load_settings()
+    _configure_logging(settings.log_level)
+    from services.mcp_server import serve
+
+    asyncio.run(serve(name.value, transport.value, port or settings.mcp_port(name.value)))
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(worker)
+    mcp = typer.Typer(help="Serve a team's tools over the Model Context Protocol.", no_args_is_help=True)
+    mcp.command("serve")(mcp_serve)
+    app.add_typer(mcp, name="mcp")

@@ -1,0 +1,146 @@
+"""`dagent up`, `down`, `status` and `logs`: parse, call the stack, render."""
+
+from __future__ import annotations
+
+import json
+from enum import Enum
+from typing import Annotated, Any
+
+import typer
+from rich.live import Live
+from rich.text import Text
+
+from durable_agents_cli import console, render
+from durable_agents_cli.stack import control, logs
+from durable_agents_cli.stack.paths import StackPaths
+from durable_agents_cli.stack.processes import port_accepts, tail
+from durable_agents_cli.stack.state import StackConfig, StackState, read_state
+from services import temporal
+from services.settings import load_settings
+
+
+class Pattern(str, Enum):
+    nexus = "nexus"
+    agents_nexus = "agents-nexus"
+    mcp = "mcp"
+
+
+def _port_option(what: str, env: str) -> Any:
+    return typer.Option(help=f"Port of {what} (env {env}).", show_default=False)
+
+
+def up(
+    pattern: Annotated[Pattern, typer.Option(help="Agent pattern to run.")] = Pattern.nexus,
+    model: Annotated[
+        str | None,
+        typer.Option(help="LiteLLM model string; default 'offline' (env DAGENT_MODEL).", show_default=False),
+    ] = None,
+    temporal_port: Annotated[int | None, _port_option("the Temporal gRPC server", "DAGENT_TEMPORAL_PORT")] = None,
+    ui_port: Annotated[int | None, _port_option("the Temporal Web UI", "DAGENT_UI_PORT")] = None,
+    it_mcp_port: Annotated[int | None, _port_option("the IT MCP server", "DAGENT_IT_MCP_PORT")] = None,
+    finance_mcp_port: Annotated[
+        int | None, _port_option("the Finance MCP server", "DAGENT_FINANCE_MCP_PORT")
+    ] = None,
+) -> None:
+    """Start Temporal, the workers (and MCP servers) in the background; return when all are ready."""
+    settings = load_settings(
+        model=model,
+        temporal_port=temporal_port,
+        ui_port=ui_port,
+        it_mcp_port=it_mcp_port,
+        finance_mcp_port=finance_mcp_port,
+    )
+    config = StackConfig(
+        pattern=pattern.value,
+        model=settings.model,
+        log_level=settings.log_level,
+        temporal_port=settings.temporal_port,
+        ui_port=settings.ui_port,
+        it_mcp_port=settings.it_mcp_port,
+        finance_mcp_port=settings.finance_mcp_port,
+        external_address=temporal.external_address(),
+    )
+    paths = StackPaths(settings.home)
+    try:
+        with Live(Text("Starting dagent..."), console=console.out, transient=True) as live:
+
+            def show(state: StackState) -> None:
+                live.update(render.components_table(state, logs=False))
+
+            result = control.up(paths, config, progress=show)
+    except control.StackStartError as exc:
+        failure = exc.failure
+        where = f" ({failure.component})" if failure.component else ""
+        console.error(f"dagent did not start{where}: {failure.reason} Nothing was left running.")
+        console.err.print(render.failure_panel(failure.component, failure.log_tail))
+        raise typer.Exit(1) from None
+    console.out.print(render.ready_summary(result.state, result.already_up))
+
+
+def down(
+    purge: Annotated[bool, typer.Option(help="Also delete the state: Temporal's database and the logs.")] = False,
+) -> None:
+    """Stop everything `dagent up` started."""
+    paths = StackPaths(load_settings().home)
+    was_running = control.down(paths, purge=purge)
+    message = "dagent stopped." if was_running else "dagent is not running."
+    if purge:
+        message += f" Deleted the state in {paths.home}."
+    console.out.print(message)
+
+
+def status(
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Show each component: pid, state, restarts, uptime, address."""
+    paths = StackPaths(load_settings().home)
+    state = read_state(paths) if control.supervisor_alive(paths) else None
+    address = state.config.temporal_address if state else None
+    reachable = _reachable(address) if address else False
+    if as_json:
+        console.out.print_json(json.dumps(render.status_json(state, reachable, address)))
+        return
+    if state is None:
+        console.out.print("dagent is not running; start it with 'dagent up'.")
+        return
+    console.out.print(render.components_table(state))
+    temporal_line = f"Temporal {address}: " + ("reachable" if reachable else "NOT reachable")
+    console.out.print(temporal_line + (f" · Web UI {state.config.ui_url}" if state.config.ui_url else ""))
+    if state.error:
+        console.warn(state.error)
+
+
+def _reachable(address: str) -> bool:
+    host, _, port = address.rpartition(":")
+    return port.isdigit() and port_accepts(int(port), host or "127.0.0.1")
+
+
+def logs_command(
+    name: Annotated[str | None, typer.Argument(help=f"Component: {', '.join(logs.COMPONENTS)}.")] = None,
+    follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing new lines.")] = False,
+    lines: Annotated[int, typer.Option("--lines", "-n", min=0, help="Lines to show from the end.")] = 40,
+) -> None:
+    """Show the log of one component, or of all of them."""
+    paths = StackPaths(load_settings().home)
+    files = logs.log_files(paths, name)
+    many = len(files) > 1
+    for component, path in files.items():
+        if many:
+            console.out.rule(component)
+        for line in tail(path, lines):
+            console.out.print(line, markup=False, highlight=False, soft_wrap=True)
+    if follow:
+        try:
+            logs.follow(files, lambda c, line: console.out.print(
+                f"{c} | {line}" if many else line, markup=False, highlight=False, soft_wrap=True
+            ))
+        except KeyboardInterrupt:
+            pass
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(up)
+    app.command()(down)
+    app.command()(status)
+    app.command("logs")(logs_command)
+

@@ -1,0 +1,90 @@
+"""Rich renderings of the stack's state; no I/O beyond building renderables."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from rich.console import Group, RenderableType
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from durable_agents_cli.stack.state import ComponentStatus, StackState
+
+STATE_STYLE = {"starting": "yellow", "running": "green", "crashed": "bold red", "stopped": "dim"}
+
+
+def uptime(component: ComponentStatus) -> str:
+    if component.state != "running" or component.started_at is None:
+        return ""
+    seconds = int(time.time() - component.started_at)
+    hours, rest = divmod(seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{seconds:02d}s"
+
+
+def components_table(state: StackState, *, logs: bool = True) -> Table:
+    table = Table(title=f"dagent · pattern [bold]{state.config.pattern}[/] · model {state.config.model}")
+    for column in ("component", "pid", "state", "restarts", "uptime", "address"):
+        table.add_column(column)
+    if logs:
+        table.add_column("log", overflow="fold")
+    for c in state.components:
+        row: list[RenderableType] = [
+            c.name,
+            str(c.pid or ""),
+            Text(c.state + (f" ({c.detail})" if c.detail else ""), style=STATE_STYLE[c.state]),
+            str(c.restarts),
+            uptime(c),
+            c.address,
+        ]
+        if logs:
+            row.append(c.log_file)
+        table.add_row(*row)
+    return table
+
+
+def ready_summary(state: StackState, already_up: bool) -> RenderableType:
+    headline = "dagent is already up." if already_up else "dagent is up."
+    lines = [Text(headline, style="bold green")]
+    if state.config.ui_url:
+        lines.append(Text.assemble("Temporal Web UI: ", (state.config.ui_url, "link " + state.config.ui_url)))
+    else:
+        lines.append(Text(f"Temporal: {state.config.temporal_address}"))
+    lines.append(Text("Next: dagent status · dagent logs · dagent down", style="dim"))
+    return Group(components_table(state), *lines)
+
+
+def failure_panel(component: str | None, log_tail: list[str]) -> RenderableType:
+    title = f"last lines of {component}'s log" if component else "log"
+    body = Text("\n".join(log_tail) if log_tail else "(the log is empty)")
+    return Panel(body, title=title, border_style="red", expand=False)
+
+
+def status_json(state: StackState | None, reachable: bool, address: str | None) -> dict[str, Any]:
+    """The stable, scriptable shape of `dagent status --json`."""
+    return {
+        "up": state is not None and state.phase == "ready",
+        "pattern": state.config.pattern if state else None,
+        "model": state.config.model if state else None,
+        "temporal": {
+            "address": address,
+            "reachable": reachable,
+            "ui": state.config.ui_url if state else None,
+        },
+        "components": [
+            {
+                "name": c.name,
+                "pid": c.pid,
+                "state": c.state,
+                "restarts": c.restarts,
+                "address": c.address,
+                "uptime_seconds": round(time.time() - c.started_at, 1)
+                if c.state == "running" and c.started_at
+                else None,
+                "detail": c.detail,
+            }
+            for c in (state.components if state else [])
+        ],
+    }

@@ -1,0 +1,1 @@
+"""The local stack: a background supervisor that owns every dagent process."""

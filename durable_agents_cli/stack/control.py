@@ -1,0 +1,205 @@
+"""What `dagent up`, `down` and `status` do to the stack, without any rendering."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from durable_agents_cli.stack.components import components_for
+from durable_agents_cli.stack.paths import StackPaths
+from durable_agents_cli.stack.processes import is_same_process, kill_group_sync, port_is_free, tail
+from durable_agents_cli.stack.state import StackConfig, StackState, read_config, read_state, write_config
+from services.errors import ConfigError, StackNotRunningError, StartupError
+
+UP_TIMEOUT = 120.0
+DOWN_TIMEOUT = 15.0
+POLL = 0.05
+
+Progress = Callable[[StackState], None]
+
+
+@dataclass
+class UpResult:
+    state: StackState
+    already_up: bool
+
+
+@dataclass
+class StartupFailure:
+    """What `up` shows when a component does not come up."""
+
+    reason: str
+    component: str | None
+    log_tail: list[str]
+
+
+class StackStartError(StartupError):
+    def __init__(self, failure: StartupFailure) -> None:
+        super().__init__(failure.reason)
+        self.failure = failure
+
+
+def supervisor_alive(paths: StackPaths) -> bool:
+    """True while a supervisor holds the lock on this DAGENT_HOME."""
+    try:
+        with paths.lock_file.open("a") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return True
+            fcntl.flock(lock, fcntl.LOCK_UN)
+            return False
+    except FileNotFoundError:
+        return False
+
+
+def up(paths: StackPaths, config: StackConfig, progress: Progress | None = None) -> UpResult:
+    """Bring the stack to `config`: start it, or swap what differs. Raise on failure."""
+    paths.ensure()
+    running = read_state(paths) if supervisor_alive(paths) else None
+    if running is not None and running.phase == "ready" and running.config.same_stack(config):
+        return UpResult(running, already_up=True)
+
+    previous = read_config(paths)
+    config = config.model_copy(update={"generation": (previous.generation + 1) if previous else 1})
+    busy = _ports_needed(config, paths, running)
+    for port, what in busy:
+        if not port_is_free(port):
+            raise ConfigError(
+                f"Port {port} ({what}) is already in use; stop whatever listens there "
+                f"or choose another port (see 'dagent up --help')."
+            )
+    write_config(paths, config)
+    if running is not None:
+        os.kill(running.supervisor_pid, signal.SIGHUP)
+        supervisor: subprocess.Popen[bytes] | None = None
+    else:
+        supervisor = _spawn_supervisor(paths)
+    state = _wait_for_outcome(paths, config.generation, supervisor, progress)
+    if state.phase != "ready":
+        failure = describe_failure(paths, state)
+        down(paths)
+        raise StackStartError(failure)
+    return UpResult(state, already_up=False)
+
+
+def _ports_needed(config: StackConfig, paths: StackPaths, running: StackState | None) -> list[tuple[int, str]]:
+    """Ports that components about to start will bind, with what they are for."""
+    current = {c.name for c in running.components if c.state == "running"} if running else set()
+    unchanged = running is not None and running.config.model_dump(
+        include={"temporal_port", "ui_port", "external_address"}
+    ) == config.model_dump(include={"temporal_port", "ui_port", "external_address"})
+    needed: list[tuple[int, str]] = []
+    for spec in components_for(config, paths):
+        if spec.name in current and (spec.name != "temporal" or unchanged):
+            continue
+        if spec.name == "temporal":
+            needed.append((config.temporal_port, "Temporal gRPC, --temporal-port / DAGENT_TEMPORAL_PORT"))
+            needed.append((config.ui_port, "Temporal Web UI, --ui-port / DAGENT_UI_PORT"))
+        elif spec.port is not None:
+            flag = spec.name.replace("-", "_")
+            needed.append((spec.port, f"{spec.name} server, --{spec.name}-port / DAGENT_{flag.upper()}_PORT"))
+    return needed
+
+
+def _spawn_supervisor(paths: StackPaths) -> subprocess.Popen[bytes]:
+    log = paths.log_file("supervisor").open("ab")
+    try:
+        return subprocess.Popen(
+            [sys.executable, "-m", "durable_agents_cli.stack.supervisor", str(paths.home)],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            close_fds=True,
+        )
+    finally:
+        log.close()
+
+
+def _wait_for_outcome(
+    paths: StackPaths,
+    generation: int,
+    supervisor: subprocess.Popen[bytes] | None,
+    progress: Progress | None,
+) -> StackState:
+    deadline = time.monotonic() + UP_TIMEOUT
+    last: StackState | None = None
+    while time.monotonic() < deadline:
+        state = read_state(paths)
+        if state is not None and state.generation == generation:
+            if supervisor is None or state.supervisor_pid == supervisor.pid:
+                last = state
+                if progress is not None:
+                    progress(state)
+                if state.phase in ("ready", "failed"):
+                    return state
+        if supervisor is not None and supervisor.poll() is not None:
+            lines = tail(paths.log_file("supervisor"), 20)
+            raise StackStartError(
+                StartupFailure(f"The supervisor exited with code {supervisor.returncode}.", "supervisor", lines)
+            )
+        time.sleep(POLL)
+    if last is None:
+        down(paths)
+        raise StackStartError(StartupFailure(f"The stack did not start within {UP_TIMEOUT:.0f} s.", None, []))
+    return last.model_copy(update={"phase": "failed", "error": f"not ready within {UP_TIMEOUT:.0f} s"})
+
+
+def describe_failure(paths: StackPaths, state: StackState) -> StartupFailure:
+    name = state.failed_component
+    if name is None:
+        name = next((c.name for c in state.components if c.state != "running"), None)
+    log_tail = tail(paths.log_file(name), 20) if name else tail(paths.log_file("supervisor"), 20)
+    return StartupFailure(state.error or "The stack did not become ready.", name, log_tail)
+
+
+def down(paths: StackPaths, purge: bool = False) -> bool:
+    """Stop everything the stack started. True if something was running."""
+    was_running = False
+    state = read_state(paths)
+    if supervisor_alive(paths) and state is not None:
+        was_running = True
+        _stop_supervisor(paths, state.supervisor_pid)
+    # Whatever a dead or stubborn supervisor left behind, by pid and start time.
+    if state is not None:
+        for component in state.components:
+            if component.pid is not None and is_same_process(component.pid, component.pid_create_time):
+                was_running = True
+                kill_group_sync(component.pid, component.pid_create_time)
+    for leftover in (paths.state_file,):
+        leftover.unlink(missing_ok=True)
+    if purge:
+        for directory in (paths.run_dir, paths.logs_dir, paths.data_dir):
+            shutil.rmtree(directory, ignore_errors=True)
+        if paths.home.exists() and not any(paths.home.iterdir()):
+            paths.home.rmdir()
+    return was_running
+
+
+def _stop_supervisor(paths: StackPaths, pid: int) -> None:
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + DOWN_TIMEOUT
+    while time.monotonic() < deadline:
+        if not supervisor_alive(paths):
+            return
+        time.sleep(POLL)
+    os.kill(pid, signal.SIGKILL)
+
+
+def current_state(paths: StackPaths) -> StackState:
+    """The running stack's state, or StackNotRunningError with the fix."""
+    state = read_state(paths) if supervisor_alive(paths) else None
+    if state is None:
+        raise StackNotRunningError("dagent is not running; start it with 'dagent up'.")
+    return state

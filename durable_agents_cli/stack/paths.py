@@ -1,0 +1,69 @@
+"""Where the stack keeps its files under DAGENT_HOME."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from services.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class StackPaths:
+    home: Path
+
+    @property
+    def run_dir(self) -> Path:
+        return self.home / "run"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.home / "logs"
+
+    @property
+    def data_dir(self) -> Path:
+        return self.home / "data"
+
+    @property
+    def config_file(self) -> Path:
+        """What the user asked for; written by `up`, read by the supervisor."""
+        return self.run_dir / "stack.json"
+
+    @property
+    def state_file(self) -> Path:
+        """What is running; written by the supervisor, read by the CLI."""
+        return self.run_dir / "state.json"
+
+    @property
+    def lock_file(self) -> Path:
+        """Held by the live supervisor for its whole life."""
+        return self.run_dir / "supervisor.lock"
+
+    @property
+    def database(self) -> Path:
+        return self.data_dir / "temporal.db"
+
+    def log_file(self, name: str) -> Path:
+        return self.logs_dir / f"{name}.log"
+
+    def ensure(self) -> None:
+        """Create the directories, or say plainly why DAGENT_HOME is unusable."""
+        try:
+            for directory in (self.run_dir, self.logs_dir, self.data_dir):
+                directory.mkdir(parents=True, exist_ok=True)
+            probe = self.run_dir / f".write-test-{os.getpid()}"
+            probe.write_text("ok")
+            probe.unlink()
+        except OSError as exc:
+            raise ConfigError(
+                f"DAGENT_HOME '{self.home}' is not usable ({exc.strerror}); "
+                "set DAGENT_HOME to a writable directory."
+            ) from None
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Readers never see a half-written file."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text)
+    tmp.replace(path)

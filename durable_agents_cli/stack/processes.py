@@ -1,0 +1,89 @@
+"""Process groups: start a child in its own group, stop the whole group.
+
+Stopping is SIGTERM to the group, a grace period, then SIGKILL, so a child's
+own children (the Temporal CLI forks nothing today, but a user's MCP server
+may) never outlive it.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import time
+from pathlib import Path
+
+import psutil
+
+
+def create_time(pid: int) -> float | None:
+    try:
+        return psutil.Process(pid).create_time()
+    except psutil.Error:
+        return None
+
+
+def is_same_process(pid: int | None, created: float | None) -> bool:
+    """True if `pid` still names the process that was started at `created`."""
+    if not pid or created is None:
+        return False
+    now = create_time(pid)
+    if now is None or abs(now - created) >= 0.01:
+        return False
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
+def signal_group(pid: int, sig: signal.Signals) -> None:
+    try:
+        os.killpg(pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def kill_group_sync(pid: int, created: float | None, grace: float = 3.0) -> None:
+    """Stop a group we may not be the parent of (e.g. after a supervisor crash)."""
+    if not is_same_process(pid, created):
+        return
+    signal_group(pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline:
+        if not is_same_process(pid, created):
+            return
+        time.sleep(0.05)
+    signal_group(pid, signal.SIGKILL)
+
+
+def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        # Like the servers we start: a port in TIME_WAIT is free, a listener is not.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def port_accepts(port: int, host: str = "127.0.0.1", timeout: float = 0.5) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def tail(path: Path, lines: int = 20) -> list[str]:
+    """The last `lines` lines of a text file, empty if it does not exist."""
+    try:
+        with path.open("rb") as handle:
+            handle.seek(0, os.SEEK_END)
+            size = handle.tell()
+            handle.seek(max(0, size - 64 * 1024))
+            data = handle.read()
+    except OSError:
+        return []
+    text = data.decode("utf-8", errors="replace").splitlines()
+    return text[-lines:] if lines > 0 else []

@@ -1,0 +1,97 @@
+"""The files through which `dagent` commands and the supervisor talk.
+
+`stack.json` (StackConfig) is what the user asked for; `state.json`
+(StackState) is what the supervisor reports. Both are written atomically.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ValidationError
+
+from durable_agents_cli.stack.paths import StackPaths, write_atomic
+
+ComponentState = Literal["starting", "running", "crashed", "stopped"]
+Phase = Literal["starting", "ready", "failed", "stopping", "stopped"]
+
+
+class StackConfig(BaseModel):
+    pattern: str
+    model: str
+    log_level: str
+    temporal_port: int
+    ui_port: int
+    it_mcp_port: int
+    finance_mcp_port: int
+    # None: dagent runs its own dev server on temporal_port.
+    external_address: str | None = None
+    # Bumped by every `up`, so it can tell its own request's outcome apart.
+    generation: int = 0
+
+    @property
+    def embedded(self) -> bool:
+        return self.external_address is None
+
+    @property
+    def temporal_address(self) -> str:
+        return self.external_address or f"127.0.0.1:{self.temporal_port}"
+
+    @property
+    def ui_url(self) -> str | None:
+        return f"http://127.0.0.1:{self.ui_port}" if self.embedded else None
+
+    def same_stack(self, other: StackConfig) -> bool:
+        return self.model_dump(exclude={"generation"}) == other.model_dump(exclude={"generation"})
+
+
+class ComponentStatus(BaseModel):
+    name: str
+    state: ComponentState = "starting"
+    pid: int | None = None
+    # With pid, identifies the process even after its pid is reused.
+    pid_create_time: float | None = None
+    restarts: int = 0
+    address: str = ""
+    log_file: str = ""
+    started_at: float | None = None
+    detail: str = ""
+
+
+class StackState(BaseModel):
+    supervisor_pid: int
+    generation: int
+    phase: Phase
+    config: StackConfig
+    components: list[ComponentStatus]
+    error: str | None = None
+    failed_component: str | None = None
+
+    def component(self, name: str) -> ComponentStatus | None:
+        return next((c for c in self.components if c.name == name), None)
+
+
+def _read(path: Path, model: type[BaseModel]) -> BaseModel | None:
+    try:
+        return model.model_validate_json(path.read_text())
+    except (OSError, ValidationError):
+        return None
+
+
+def read_config(paths: StackPaths) -> StackConfig | None:
+    found = _read(paths.config_file, StackConfig)
+    return found if isinstance(found, StackConfig) else None
+
+
+def write_config(paths: StackPaths, config: StackConfig) -> None:
+    write_atomic(paths.config_file, config.model_dump_json(indent=2))
+
+
+def read_state(paths: StackPaths) -> StackState | None:
+    found = _read(paths.state_file, StackState)
+    return found if isinstance(found, StackState) else None
+
+
+def write_state(paths: StackPaths, state: StackState) -> None:
+    write_atomic(paths.state_file, state.model_dump_json(indent=2))

@@ -1,0 +1,27 @@
+"""The one tree of errors a dagent user can cause or meet.
+
+Each message says what went wrong and how to fix it, with names quoted; the CLI
+catches `DagentError` once and prints it as a single line.
+"""
+
+from __future__ import annotations
+
+
+class DagentError(Exception):
+    """Root of every error dagent reports to a user."""
+
+
+class ConfigError(DagentError):
+    """A setting, flag or environment variable has an unusable value."""
+
+
+class StackNotRunningError(DagentError):
+    """The command needs the stack, and it is not up."""
+
+
+class StartupError(DagentError):
+    """A component of the stack did not become ready."""
+
+
+class TemporalSetupError(DagentError):
+    """Temporal is unreachable or refused to create a namespace or endpoint."""

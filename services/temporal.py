@@ -1,0 +1,41 @@
+"""Connecting to Temporal through its own environment configuration.
+
+`TEMPORAL_ADDRESS`, `TEMPORAL_API_KEY`, TLS variables and profiles in
+`temporal.toml` are honoured exactly as the Temporal CLI honours them; dagent
+only chooses the namespace of each component.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from temporalio.client import Client
+from temporalio.envconfig import ClientConfigProfile
+
+from services.errors import ConfigError
+
+
+def _profile() -> ClientConfigProfile:
+    try:
+        return ClientConfigProfile.load()
+    except Exception as exc:  # the loader raises plain RuntimeErrors
+        raise ConfigError(f"Temporal environment configuration is invalid: {exc}") from None
+
+
+def external_address() -> str | None:
+    """The address of a Temporal server the user configured, if any.
+
+    When this is None, dagent runs its own embedded dev server.
+    """
+    return _profile().address or None
+
+
+async def connect(namespace: str, *, address: str | None = None, **kwargs: Any) -> Client:
+    """A client for `namespace`, on `address` or wherever Temporal's config points."""
+    config: dict[str, Any] = dict(_profile().to_client_connect_config())
+    if address is not None:
+        config["target_host"] = address
+    config.setdefault("target_host", "localhost:7233")
+    config["namespace"] = namespace
+    config.update(kwargs)
+    return await Client.connect(**config)

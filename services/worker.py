@@ -1,0 +1,104 @@
+"""Run one dagent worker process: the orchestrator, or a team's tool service.
+
+This is what `dagent worker NAME` runs and what the supervisor spawns; a team
+can run the same thing on its own against any Temporal server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import socket
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from services import BUILD_ID, health, temporal, topology
+from services.errors import ConfigError
+from services.settings import DagentSettings
+
+logger = logging.getLogger("dagent.worker")
+
+# Set by the supervisor; a worker whose supervisor vanished stops by itself.
+SUPERVISOR_PID_ENV = "DAGENT_SUPERVISOR_PID"
+
+
+@dataclass
+class WorkerParts:
+    """What one worker registers on its task queue."""
+
+    workflows: Sequence[type] = ()
+    activities: Sequence[Callable[..., Any]] = ()
+    nexus_service_handlers: Sequence[object] = ()
+
+
+def worker_identity(name: str, pid: int | None = None) -> str:
+    """Identity of a worker process as its pollers report it to Temporal."""
+    return f"{name}-{pid or os.getpid()}@{socket.gethostname()}"
+
+
+def parts_for(name: str) -> WorkerParts:
+    diagnostics = health.HealthActivities(name, BUILD_ID)
+    return WorkerParts(
+        workflows=[health.PingWorkflow],
+        activities=[diagnostics.describe_worker],
+    )
+
+
+def build_worker(name: str, client: Client) -> Worker:
+    placement = topology.WORKERS[name]
+    parts = parts_for(name)
+    return Worker(
+        client,
+        task_queue=placement.task_queue,
+        workflows=parts.workflows,
+        activities=parts.activities,
+        nexus_service_handlers=parts.nexus_service_handlers,
+        # An explicit build id spares the SDK from hashing every loaded module.
+        build_id=BUILD_ID,
+        identity=worker_identity(name),
+    )
+
+
+async def run_worker(name: str, settings: DagentSettings, client: Client | None = None) -> None:
+    """Poll until SIGTERM/SIGINT, or until the supervisor that spawned us is gone."""
+    if name not in topology.WORKERS:
+        known = ", ".join(topology.WORKERS)
+        raise ConfigError(f"Unknown worker '{name}'; known workers: {known}.")
+    placement = topology.WORKERS[name]
+    if client is None:
+        client = await temporal.connect(placement.namespace)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    watchdog = asyncio.create_task(_watch_supervisor(stop))
+    worker = build_worker(name, client)
+    logger.info(
+        "worker %s polling %s/%s (model %s)",
+        name,
+        placement.namespace,
+        placement.task_queue,
+        settings.model,
+    )
+    try:
+        async with worker:
+            await stop.wait()
+    finally:
+        watchdog.cancel()
+    logger.info("worker %s stopped", name)
+
+
+async def _watch_supervisor(stop: asyncio.Event) -> None:
+    supervisor = os.environ.get(SUPERVISOR_PID_ENV)
+    if not supervisor:
+        return
+    while os.getppid() == int(supervisor):
+        await asyncio.sleep(1)
+    logger.warning("supervisor %s is gone; stopping", supervisor)
+    stop.set()
