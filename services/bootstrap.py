@@ -29,23 +29,19 @@ RETENTION = Duration(seconds=7 * 24 * 3600)
 
 async def ensure_namespace(client: Client, namespace: str) -> None:
     try:
-        await client.workflow_service.describe_namespace(
-            DescribeNamespaceRequest(namespace=namespace)
-        )
+        await client.workflow_service.describe_namespace(DescribeNamespaceRequest(namespace=namespace))
         return
     except RPCError as exc:
         if exc.status != RPCStatusCode.NOT_FOUND:
             raise _setup_error(f"namespace '{namespace}'", exc) from None
     try:
         await client.workflow_service.register_namespace(
-            RegisterNamespaceRequest(
-                namespace=namespace, workflow_execution_retention_period=RETENTION
-            )
+            RegisterNamespaceRequest(namespace=namespace, workflow_execution_retention_period=RETENTION)
         )
         logger.info("created namespace %s", namespace)
-    except RPCError as exc:
-        if exc.status != RPCStatusCode.ALREADY_EXISTS:
-            raise _setup_error(f"namespace '{namespace}'", exc) from None
+    except RPCError as register_error:
+        if register_error.status != RPCStatusCode.ALREADY_EXISTS:
+            raise _setup_error(f"namespace '{namespace}'", register_error) from None
 
 
 async def ensure_nexus_endpoint(client: Client, team: topology.Team) -> None:
@@ -61,9 +57,7 @@ async def ensure_nexus_endpoint(client: Client, team: topology.Team) -> None:
             ListNexusEndpointsRequest(name=team.nexus_endpoint)
         )
         if not found.endpoints:
-            await client.operator_service.create_nexus_endpoint(
-                CreateNexusEndpointRequest(spec=spec)
-            )
+            await client.operator_service.create_nexus_endpoint(CreateNexusEndpointRequest(spec=spec))
             logger.info("created Nexus endpoint %s", team.nexus_endpoint)
             return
         existing = found.endpoints[0]

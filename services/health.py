@@ -41,10 +41,9 @@ class HealthActivities:
 class PingWorkflow:
     @workflow.run
     async def run(self, request: PingInput) -> PingResult:
-        return await workflow.execute_activity(
-            "dagent.describe_worker",
+        return await workflow.execute_activity_method(
+            HealthActivities.describe_worker,
             request.note,
-            result_type=PingResult,
             start_to_close_timeout=timedelta(seconds=5),
             retry_policy=RetryPolicy(maximum_attempts=3),
         )

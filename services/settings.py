@@ -67,10 +67,7 @@ class DagentSettings(BaseSettings):
 
     def as_env(self) -> dict[str, str]:
         """The environment that hands these settings to a child process."""
-        return {
-            f"{ENV_PREFIX}{name.upper()}": str(value)
-            for name, value in self.model_dump().items()
-        }
+        return {f"{ENV_PREFIX}{name.upper()}": str(value) for name, value in self.model_dump().items()}
 
 
 def load_settings(**overrides: Any) -> DagentSettings:
@@ -84,9 +81,5 @@ def load_settings(**overrides: Any) -> DagentSettings:
     except ValidationError as exc:
         error = exc.errors()[0]
         field = str(error["loc"][0]) if error["loc"] else "?"
-        source = (
-            f"--{field.replace('_', '-')}"
-            if field in given
-            else f"{ENV_PREFIX}{field.upper()}"
-        )
+        source = f"--{field.replace('_', '-')}" if field in given else f"{ENV_PREFIX}{field.upper()}"
         raise ConfigError(f"Invalid value for {source}: {error['msg']}.") from None

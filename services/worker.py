@@ -98,7 +98,8 @@ async def _watch_supervisor(stop: asyncio.Event) -> None:
     supervisor = os.environ.get(SUPERVISOR_PID_ENV)
     if not supervisor:
         return
-    while os.getppid() == int(supervisor):
+    # The parent changes when it dies (we are re-parented); there is no event to await.
+    while os.getppid() == int(supervisor):  # noqa: ASYNC110
         await asyncio.sleep(1)
     logger.warning("supervisor %s is gone; stopping", supervisor)
     stop.set()

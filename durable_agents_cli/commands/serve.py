@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
-from enum import Enum
+from enum import StrEnum
 from typing import Annotated
 
 import typer
@@ -13,18 +13,18 @@ import typer
 from services.settings import load_settings
 
 
-class WorkerName(str, Enum):
+class WorkerName(StrEnum):
     orchestrator = "orchestrator"
     it = "it"
     finance = "finance"
 
 
-class TeamName(str, Enum):
+class TeamName(StrEnum):
     it = "it"
     finance = "finance"
 
 
-class McpTransport(str, Enum):
+class McpTransport(StrEnum):
     stdio = "stdio"
     http = "http"
 
@@ -49,7 +49,9 @@ def worker(name: Annotated[WorkerName, typer.Argument(help="Which worker to run.
 
 def mcp_serve(
     name: Annotated[TeamName, typer.Argument(help="Whose tools to serve.")],
-    transport: Annotated[McpTransport, typer.Option(help="stdio for MCP clients that launch it.")] = McpTransport.stdio,
+    transport: Annotated[
+        McpTransport, typer.Option(help="stdio for MCP clients that launch it.")
+    ] = McpTransport.stdio,
     port: Annotated[
         int | None, typer.Option(help="HTTP port; default DAGENT_IT_MCP_PORT / DAGENT_FINANCE_MCP_PORT.")
     ] = None,

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
-from enum import Enum
+from enum import StrEnum
 from typing import Annotated, Any
 
 import typer
@@ -19,7 +20,7 @@ from services import temporal
 from services.settings import load_settings
 
 
-class Pattern(str, Enum):
+class Pattern(StrEnum):
     nexus = "nexus"
     agents_nexus = "agents-nexus"
     mcp = "mcp"
@@ -35,7 +36,9 @@ def up(
         str | None,
         typer.Option(help="LiteLLM model string; default 'offline' (env DAGENT_MODEL).", show_default=False),
     ] = None,
-    temporal_port: Annotated[int | None, _port_option("the Temporal gRPC server", "DAGENT_TEMPORAL_PORT")] = None,
+    temporal_port: Annotated[
+        int | None, _port_option("the Temporal gRPC server", "DAGENT_TEMPORAL_PORT")
+    ] = None,
     ui_port: Annotated[int | None, _port_option("the Temporal Web UI", "DAGENT_UI_PORT")] = None,
     it_mcp_port: Annotated[int | None, _port_option("the IT MCP server", "DAGENT_IT_MCP_PORT")] = None,
     finance_mcp_port: Annotated[
@@ -78,7 +81,9 @@ def up(
 
 
 def down(
-    purge: Annotated[bool, typer.Option(help="Also delete the state: Temporal's database and the logs.")] = False,
+    purge: Annotated[
+        bool, typer.Option(help="Also delete the state: Temporal's database and the logs.")
+    ] = False,
 ) -> None:
     """Stop everything `dagent up` started."""
     paths = StackPaths(load_settings().home)
@@ -130,12 +135,13 @@ def logs_command(
         for line in tail(path, lines):
             console.out.print(line, markup=False, highlight=False, soft_wrap=True)
     if follow:
-        try:
-            logs.follow(files, lambda c, line: console.out.print(
-                f"{c} | {line}" if many else line, markup=False, highlight=False, soft_wrap=True
-            ))
-        except KeyboardInterrupt:
-            pass
+        with contextlib.suppress(KeyboardInterrupt):
+            logs.follow(
+                files,
+                lambda c, line: console.out.print(
+                    f"{c} | {line}" if many else line, markup=False, highlight=False, soft_wrap=True
+                ),
+            )
 
 
 def register(app: typer.Typer) -> None:
@@ -143,4 +149,3 @@ def register(app: typer.Typer) -> None:
     app.command()(down)
     app.command()(status)
     app.command("logs")(logs_command)
-

@@ -90,7 +90,9 @@ def up(paths: StackPaths, config: StackConfig, progress: Progress | None = None)
     return UpResult(state, already_up=False)
 
 
-def _ports_needed(config: StackConfig, paths: StackPaths, running: StackState | None) -> list[tuple[int, str]]:
+def _ports_needed(
+    config: StackConfig, paths: StackPaths, running: StackState | None
+) -> list[tuple[int, str]]:
     """Ports that components about to start will bind, with what they are for."""
     current = {c.name for c in running.components if c.state == "running"} if running else set()
     unchanged = running is not None and running.config.model_dump(
@@ -134,17 +136,19 @@ def _wait_for_outcome(
     last: StackState | None = None
     while time.monotonic() < deadline:
         state = read_state(paths)
-        if state is not None and state.generation == generation:
-            if supervisor is None or state.supervisor_pid == supervisor.pid:
-                last = state
-                if progress is not None:
-                    progress(state)
-                if state.phase in ("ready", "failed"):
-                    return state
+        ours = state is not None and state.generation == generation
+        if state is not None and ours and (supervisor is None or state.supervisor_pid == supervisor.pid):
+            last = state
+            if progress is not None:
+                progress(state)
+            if state.phase in ("ready", "failed"):
+                return state
         if supervisor is not None and supervisor.poll() is not None:
             lines = tail(paths.log_file("supervisor"), 20)
             raise StackStartError(
-                StartupFailure(f"The supervisor exited with code {supervisor.returncode}.", "supervisor", lines)
+                StartupFailure(
+                    f"The supervisor exited with code {supervisor.returncode}.", "supervisor", lines
+                )
             )
         time.sleep(POLL)
     if last is None:

@@ -25,7 +25,9 @@ def log_files(paths: StackPaths, name: str | None) -> dict[str, Path]:
             raise ConfigError(f"Unknown component '{name}'; known components: {', '.join(COMPONENTS)}.")
         path = paths.log_file(name)
         if not path.exists():
-            raise ConfigError(f"'{name}' has no log in {paths.logs_dir} yet; has it run? Try 'dagent status'.")
+            raise ConfigError(
+                f"'{name}' has no log in {paths.logs_dir} yet; has it run? Try 'dagent status'."
+            )
         return {name: path}
     found = {c: paths.log_file(c) for c in COMPONENTS if paths.log_file(c).exists()}
     if not found:

@@ -7,6 +7,7 @@ may) never outlive it.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -37,10 +38,8 @@ def is_same_process(pid: int | None, created: float | None) -> bool:
 
 
 def signal_group(pid: int, sig: signal.Signals) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 def kill_group_sync(pid: int, created: float | None, grace: float = 3.0) -> None:

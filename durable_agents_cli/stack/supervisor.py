@@ -59,7 +59,11 @@ class Supervisor:
         self.children: dict[str, Child] = {}
         self.client: Client | None = None
         self.state = StackState(
-            supervisor_pid=os.getpid(), generation=config.generation, phase="starting", config=config, components=[]
+            supervisor_pid=os.getpid(),
+            generation=config.generation,
+            phase="starting",
+            config=config,
+            components=[],
         )
         self.reload = asyncio.Event()
         self.stop = asyncio.Event()
@@ -138,7 +142,9 @@ class Supervisor:
 
     async def connect_external(self) -> None:
         try:
-            self.client = await temporal.connect(topology.ORCHESTRATOR_NAMESPACE, address=self.config.temporal_address)
+            self.client = await temporal.connect(
+                topology.ORCHESTRATOR_NAMESPACE, address=self.config.temporal_address
+            )
             await bootstrap.ensure_topology(self.client)
         except DagentError:
             raise
@@ -161,7 +167,9 @@ class Supervisor:
             await self.terminate(child)
             child.stopping = False  # a failed start is a crash, not a stop
             self.mark_crashed(child, f"not ready after {child.spec.ready_timeout:.0f} s")
-            raise StartupError(f"'{child.spec.name}' was not ready after {child.spec.ready_timeout:.0f} s.") from None
+            raise StartupError(
+                f"'{child.spec.name}' was not ready after {child.spec.ready_timeout:.0f} s."
+            ) from None
         except StartupError as exc:
             self.mark_crashed(child, str(exc))
             if first_start:
@@ -176,7 +184,9 @@ class Supervisor:
     async def spawn(self, child: Child) -> None:
         rotate(child.log_file)
         log = child.log_file.open("ab")
-        log.write(f"--- dagent: starting {child.spec.name} at {time.strftime('%Y-%m-%d %H:%M:%S')}\n".encode())
+        log.write(
+            f"--- dagent: starting {child.spec.name} at {time.strftime('%Y-%m-%d %H:%M:%S')}\n".encode()
+        )
         log.flush()
         try:
             child.process = await asyncio.create_subprocess_exec(
@@ -215,16 +225,7 @@ class Supervisor:
         if spec.probe is Probe.TCP:
             return spec.port is not None and port_accepts(spec.port)
         if spec.probe is Probe.TEMPORAL:
-            if spec.port is None or not port_accepts(spec.port):
-                return False
-            try:
-                client = await temporal.connect(topology.ORCHESTRATOR_NAMESPACE, address=spec.address)
-                await bootstrap.ensure_topology(client)
-            except Exception as exc:  # not up yet: keep probing until the deadline
-                logger.debug("temporal not ready: %s", exc)
-                return False
-            self.client = client
-            return True
+            return await self.probe_temporal(spec)
         if self.client is None or child.process is None:
             return False
         try:
@@ -232,6 +233,19 @@ class Supervisor:
         except Exception as exc:
             logger.debug("poller probe of %s failed: %s", spec.name, exc)
             return False
+
+    async def probe_temporal(self, spec: ComponentSpec) -> bool:
+        """Ready once it answers gRPC and holds our namespaces and endpoints."""
+        if spec.port is None or not port_accepts(spec.port):
+            return False
+        try:
+            client = await temporal.connect(topology.ORCHESTRATOR_NAMESPACE, address=spec.address)
+            await bootstrap.ensure_topology(client)
+        except Exception as exc:  # not up yet: keep probing until the deadline
+            logger.debug("temporal not ready: %s", exc)
+            return False
+        self.client = client
+        return True
 
     # -- crashes ------------------------------------------------------------
 
