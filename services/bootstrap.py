@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import logging
-from collections.abc import Iterable
+import time
+from collections.abc import Awaitable, Callable, Iterable
 
 from google.protobuf.duration_pb2 import Duration
 from temporalio.api.nexus.v1 import EndpointSpec, EndpointTarget
@@ -25,6 +28,7 @@ from services.errors import TemporalSetupError
 logger = logging.getLogger("dagent.bootstrap")
 
 RETENTION = Duration(seconds=7 * 24 * 3600)
+NAMESPACE_VISIBLE_TIMEOUT = 30.0
 
 
 async def ensure_namespace(client: Client, namespace: str) -> None:
@@ -71,13 +75,36 @@ async def ensure_nexus_endpoint(client: Client, team: topology.Team) -> None:
             raise _setup_error(f"Nexus endpoint '{team.nexus_endpoint}'", exc) from None
 
 
-async def ensure_topology(client: Client, teams: Iterable[topology.Team] = topology.TEAMS.values()) -> None:
+async def ensure_topology(
+    client: Client,
+    teams: Iterable[topology.Team] = topology.TEAMS.values(),
+    namespace_visible_timeout: float = NAMESPACE_VISIBLE_TIMEOUT,
+) -> None:
     """Namespaces first (endpoints target them), then one endpoint per team."""
     teams = list(teams)
     for namespace in (topology.ORCHESTRATOR_NAMESPACE, *(team.namespace for team in teams)):
         await ensure_namespace(client, namespace)
     for team in teams:
-        await ensure_nexus_endpoint(client, team)
+        await _retry_until_namespace_visible(
+            functools.partial(ensure_nexus_endpoint, client, team),
+            namespace_visible_timeout,
+        )
+
+
+async def _retry_until_namespace_visible(attempt: Callable[[], Awaitable[None]], timeout: float) -> None:
+    """A namespace just registered is unknown to the endpoint registry until the
+    server's namespace cache refreshes (seconds), so creating an endpoint that
+    targets it fails with 'not found' for a while."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            await attempt()
+            return
+        except TemporalSetupError as exc:
+            if "not found" not in str(exc).lower() or time.monotonic() > deadline:
+                raise
+            logger.info("waiting for a new namespace to become visible")
+            await asyncio.sleep(0.5)
 
 
 def _setup_error(what: str, exc: RPCError) -> TemporalSetupError:
@@ -86,4 +113,4 @@ def _setup_error(what: str, exc: RPCError) -> TemporalSetupError:
         if exc.status in (RPCStatusCode.PERMISSION_DENIED, RPCStatusCode.UNIMPLEMENTED)
         else ""
     )
-    return TemporalSetupError(f"Could not set up {what}: {exc.message}.{hint}")
+    return TemporalSetupError(f"Could not set up {what}: {exc.message.rstrip('.')}.{hint}")

@@ -91,6 +91,8 @@ async def run_worker(name: str, settings: DagentSettings, client: Client | None 
             await stop.wait()
     finally:
         watchdog.cancel()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
     logger.info("worker %s stopped", name)
 
 

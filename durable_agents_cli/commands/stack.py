@@ -16,7 +16,6 @@ from durable_agents_cli.stack import control, logs
 from durable_agents_cli.stack.paths import StackPaths
 from durable_agents_cli.stack.processes import port_accepts, tail
 from durable_agents_cli.stack.state import StackConfig, StackState, read_state
-from services import temporal
 from services.settings import load_settings
 
 
@@ -53,6 +52,8 @@ def up(
         it_mcp_port=it_mcp_port,
         finance_mcp_port=finance_mcp_port,
     )
+    from services import temporal  # only `up` needs the Temporal SDK
+
     config = StackConfig(
         pattern=pattern.value,
         model=settings.model,

@@ -122,6 +122,7 @@ def _temporal_spec(config: StackConfig, paths: StackPaths) -> ComponentSpec:
     return ComponentSpec(
         name="temporal",
         argv=tuple(argv),
+        env={"DAGENT_HOME": str(paths.home)},
         probe=Probe.TEMPORAL,
         address=config.temporal_address,
         port=config.temporal_port,

@@ -258,14 +258,14 @@ class Supervisor:
                 return
             now = time.monotonic()
             child.crashes = [t for t in child.crashes if now - t < CRASH_WINDOW] + [now]
-            if len(child.crashes) > CRASH_LIMIT:
+            delay = restart_delay(len(child.crashes))
+            if delay is None:
                 self.mark_crashed(
                     child,
                     f"gave up after {CRASH_LIMIT} restarts within {CRASH_WINDOW:.0f} s; "
                     f"see 'dagent logs {child.spec.name}'",
                 )
                 return
-            delay = min(BACKOFF_MAX, BACKOFF_FIRST * 2 ** (len(child.crashes) - 1))
             self.mark_crashed(child, f"exited with code {code}; restarting in {delay:.1f} s")
             logger.warning("%s exited with code %s; restarting in %.1f s", child.spec.name, code, delay)
             await asyncio.sleep(delay)
@@ -319,6 +319,17 @@ class Supervisor:
         self.state.phase = "stopped"
         self.publish()
         logger.info("supervisor stopped")
+
+
+def restart_delay(recent_crashes: int) -> float | None:
+    """Seconds to wait before the next restart, or None to give up.
+
+    Exponential backoff, so a child that cannot start does not spin the CPU; a
+    limit, so a broken child ends in a clear 'crashed' state instead of a loop.
+    """
+    if recent_crashes > CRASH_LIMIT:
+        return None
+    return min(BACKOFF_MAX, BACKOFF_FIRST * 2 ** (recent_crashes - 1))
 
 
 def rotate(log_file: Path) -> None:

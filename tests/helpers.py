@@ -1,0 +1,131 @@
+"""Shared test helpers: free ports, waiting for a condition, running the real CLI."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from durable_agents_cli.stack.processes import port_is_free
+
+
+def free_port() -> int:
+    """A port nothing listens on, and that none of our other free_port() calls returned."""
+    while True:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = int(sock.getsockname()[1])
+        if port not in _handed_out and port_is_free(port):
+            _handed_out.add(port)
+            return port
+
+
+_handed_out: set[int] = set()
+
+
+def eventually(check: Callable[[], Any], timeout: float = 20.0, interval: float = 0.1) -> Any:
+    """Return check()'s first truthy value, failing with its last value after `timeout`."""
+    deadline = time.monotonic() + timeout
+    value = None
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout} s; last value: {value!r}")
+
+
+async def async_eventually(check: Callable[[], Awaitable[Any]], timeout: float = 20.0) -> Any:
+    deadline = time.monotonic() + timeout
+    value = None
+    while time.monotonic() < deadline:
+        value = await check()
+        if value:
+            return value
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"condition not met within {timeout} s; last value: {value!r}")
+
+
+@dataclass
+class Stack:
+    """A dagent stack under a temporary DAGENT_HOME, driven through the real CLI."""
+
+    home: Path
+    temporal_port: int = field(default_factory=free_port)
+    ui_port: int = field(default_factory=free_port)
+    it_mcp_port: int = field(default_factory=free_port)
+    finance_mcp_port: int = field(default_factory=free_port)
+
+    @property
+    def env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("DAGENT_", "TEMPORAL_"))}
+        env.update(
+            DAGENT_HOME=str(self.home),
+            DAGENT_TEMPORAL_PORT=str(self.temporal_port),
+            DAGENT_UI_PORT=str(self.ui_port),
+            DAGENT_IT_MCP_PORT=str(self.it_mcp_port),
+            DAGENT_FINANCE_MCP_PORT=str(self.finance_mcp_port),
+            # No user temporal.toml may point the tests elsewhere.
+            TEMPORAL_CONFIG_FILE=str(self.home / "no-temporal.toml"),
+            COLUMNS="200",
+        )
+        return env
+
+    @property
+    def ports(self) -> list[int]:
+        return [self.temporal_port, self.ui_port, self.it_mcp_port, self.finance_mcp_port]
+
+    def run(
+        self, *args: str, timeout: float = 180.0, check: bool = False
+    ) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(
+            [sys.executable, "-m", "durable_agents_cli", *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+            stdin=subprocess.DEVNULL,
+        )
+        if check and result.returncode != 0:
+            raise AssertionError(
+                f"dagent {' '.join(args)} exited {result.returncode}\n{result.stdout}\n{result.stderr}"
+            )
+        return result
+
+    def status(self) -> dict[str, Any]:
+        return json.loads(self.run("status", "--json", check=True).stdout)  # type: ignore[no-any-return]
+
+    def component(self, name: str) -> dict[str, Any]:
+        return next(c for c in self.status()["components"] if c["name"] == name)
+
+    def processes(self) -> list[psutil.Process]:
+        """Every live process whose environment says it belongs to this stack."""
+        found = []
+        for proc in psutil.process_iter():
+            try:
+                if proc.environ().get("DAGENT_HOME") == str(self.home) and proc.pid != os.getpid():
+                    found.append(proc)
+            except psutil.Error:
+                continue
+        return found
+
+    def kill_leftovers(self) -> list[int]:
+        """Last-resort cleanup by pid; returns the pids that were still alive."""
+        leftovers = self.processes()
+        for proc in leftovers:
+            try:
+                proc.kill()
+            except psutil.Error:
+                pass
+        return [proc.pid for proc in leftovers]

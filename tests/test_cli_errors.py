@@ -1,0 +1,77 @@
+"""Every mistake a user can make gets one clear line and a non-zero exit, never a traceback."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import Stack
+
+pytestmark = pytest.mark.stack
+
+
+def assert_clean_error(result: object, *needles: str) -> None:
+    import subprocess
+
+    assert isinstance(result, subprocess.CompletedProcess)
+    assert result.returncode != 0, result.stdout
+    assert "Traceback" not in result.stderr + result.stdout
+    for needle in needles:
+        assert needle in result.stderr, result.stderr
+
+
+def test_unknown_pattern(stack: Stack) -> None:
+    result = stack.run("up", "--pattern", "grpc")
+    assert_clean_error(result, "grpc", "nexus")
+    assert result.returncode == 2
+
+
+@pytest.mark.parametrize("value", ["0", "70000", "http"])
+def test_invalid_port_flag(stack: Stack, value: str) -> None:
+    assert_clean_error(stack.run("up", "--temporal-port", value), "temporal-port")
+
+
+def test_invalid_port_environment(stack: Stack) -> None:
+    env_stack = Stack(home=stack.home)
+    env_stack.ui_port = 99999
+    assert_clean_error(env_stack.run("up"), "DAGENT_UI_PORT")
+
+
+def test_unwritable_home_directory(stack: Stack, tmp_path: Path) -> None:
+    if os.geteuid() == 0:
+        home = Path("/proc/dagent-home")  # not even root can create it
+    else:
+        locked = tmp_path / "locked"
+        locked.mkdir()
+        locked.chmod(stat.S_IRUSR | stat.S_IXUSR)
+        home = locked / "home"
+    assert_clean_error(Stack(home=home).run("up"), "DAGENT_HOME", str(home), "writable")
+
+
+def test_home_that_is_a_file(stack: Stack, tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    result = Stack(home=blocker).run("up")
+    assert_clean_error(result, "DAGENT_HOME", str(blocker), "writable")
+    assert result.returncode == 1
+
+
+def test_logs_of_unknown_component(stack: Stack) -> None:
+    assert_clean_error(stack.run("logs", "databse"), "Unknown component 'databse'", "orchestrator")
+
+
+def test_unknown_worker(stack: Stack) -> None:
+    assert_clean_error(stack.run("worker", "hr"), "hr")
+
+
+def test_status_and_down_when_nothing_runs(stack: Stack) -> None:
+    status = stack.run("status")
+    assert status.returncode == 0
+    assert "not running" in status.stdout
+    assert stack.status()["components"] == []
+    down = stack.run("down")
+    assert down.returncode == 0
+    assert "not running" in down.stdout

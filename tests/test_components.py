@@ -1,0 +1,79 @@
+"""What the supervisor runs for each pattern, and its restart policy."""
+
+from pathlib import Path
+
+from durable_agents_cli.stack.components import Probe, components_for
+from durable_agents_cli.stack.paths import StackPaths
+from durable_agents_cli.stack.state import StackConfig
+from durable_agents_cli.stack.supervisor import CRASH_LIMIT, restart_delay
+
+
+def config(**changes: object) -> StackConfig:
+    base = StackConfig(
+        pattern="nexus",
+        model="offline",
+        log_level="INFO",
+        temporal_port=7233,
+        ui_port=8233,
+        it_mcp_port=8002,
+        finance_mcp_port=8001,
+    )
+    return base.model_copy(update=changes)
+
+
+PATHS = StackPaths(Path("/tmp/dagent-test-home"))
+
+
+def names(cfg: StackConfig) -> list[str]:
+    return [spec.name for spec in components_for(cfg, PATHS)]
+
+
+def test_each_pattern_runs_its_components() -> None:
+    assert names(config()) == ["temporal", "orchestrator", "it", "finance"]
+    assert names(config(pattern="agents-nexus")) == ["temporal", "orchestrator", "it", "finance"]
+    assert names(config(pattern="mcp")) == [
+        "temporal",
+        "orchestrator",
+        "it",
+        "finance",
+        "it-mcp",
+        "finance-mcp",
+    ]
+
+
+def test_external_temporal_is_not_started() -> None:
+    assert "temporal" not in names(config(external_address="temporal.example:7233"))
+
+
+def test_dev_server_is_local_persistent_and_tuned() -> None:
+    temporal = components_for(config(temporal_port=7300, ui_port=8300), PATHS)[0]
+    argv = " ".join(temporal.argv)
+    assert "--ip 127.0.0.1" in argv
+    assert "--port 7300" in argv
+    assert "--ui-port 8300" in argv
+    assert f"--db-filename {PATHS.database}" in argv
+    assert "--namespace it-namespace" in argv
+    assert "--namespace finance-namespace" in argv
+    assert "history.transferProcessorMaxPollRPS=10000" in argv
+    assert temporal.probe is Probe.TEMPORAL
+
+
+def test_swapping_pattern_changes_only_the_orchestrator() -> None:
+    before = {s.name: s.fingerprint for s in components_for(config(), PATHS)}
+    after = {s.name: s.fingerprint for s in components_for(config(pattern="mcp"), PATHS)}
+    changed = {name for name in after if before.get(name) != after[name]}
+    assert changed == {"orchestrator", "it-mcp", "finance-mcp"}
+
+
+def test_model_change_restarts_workers_not_the_server() -> None:
+    before = {s.name: s.fingerprint for s in components_for(config(), PATHS)}
+    after = {s.name: s.fingerprint for s in components_for(config(model="openai/gpt-4o-mini"), PATHS)}
+    assert before["temporal"] == after["temporal"]
+    assert before["orchestrator"] != after["orchestrator"]
+
+
+def test_restart_backoff_grows_then_gives_up() -> None:
+    delays = [restart_delay(n) for n in range(1, CRASH_LIMIT + 1)]
+    assert delays == sorted(delays)
+    assert delays[0] is not None and delays[0] <= 1
+    assert restart_delay(CRASH_LIMIT + 1) is None
