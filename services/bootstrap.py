@@ -91,11 +91,11 @@ async def ensure_topology(
         )
 
 
-async def _retry_until_namespace_visible(attempt: Callable[[], Awaitable[None]], timeout: float) -> None:
+async def _retry_until_namespace_visible(attempt: Callable[[], Awaitable[None]], patience: float) -> None:
     """A namespace just registered is unknown to the endpoint registry until the
     server's namespace cache refreshes (seconds), so creating an endpoint that
     targets it fails with 'not found' for a while."""
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + patience
     while True:
         try:
             await attempt()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import subprocess
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,19 +23,9 @@ def dev_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     log = (directory / "temporal.log").open("wb")
     process = subprocess.Popen(
         [
-            temporal_binary(),
-            "server",
-            "start-dev",
-            "--ip",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--headless",
-            "--db-filename",
-            str(directory / "temporal.db"),
-            "--log-level",
-            "warn",
-        ],  # fmt: skip
+            *(temporal_binary(), "server", "start-dev", "--ip", "127.0.0.1", "--port", str(port)),
+            *("--headless", "--db-filename", str(directory / "temporal.db"), "--log-level", "warn"),
+        ],
         stdout=log,
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,
@@ -56,11 +46,11 @@ def dev_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture
-async def client(dev_server: str) -> AsyncIterator[Client]:
+async def client(dev_server: str) -> Client:
     """A client on the orchestrator namespace, with dagent's namespaces and endpoints in place."""
     connected = await Client.connect(dev_server, namespace=topology.ORCHESTRATOR_NAMESPACE)
     await bootstrap.ensure_topology(connected)
-    yield connected
+    return connected
 
 
 @pytest.fixture

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 import json
 import os
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,17 +45,6 @@ def eventually(check: Callable[[], Any], timeout: float = 20.0, interval: float 
     raise AssertionError(f"condition not met within {timeout} s; last value: {value!r}")
 
 
-async def async_eventually(check: Callable[[], Awaitable[Any]], timeout: float = 20.0) -> Any:
-    deadline = time.monotonic() + timeout
-    value = None
-    while time.monotonic() < deadline:
-        value = await check()
-        if value:
-            return value
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"condition not met within {timeout} s; last value: {value!r}")
-
-
 @dataclass
 class Stack:
     """A dagent stack under a temporary DAGENT_HOME, driven through the real CLI."""
@@ -65,6 +54,7 @@ class Stack:
     ui_port: int = field(default_factory=free_port)
     it_mcp_port: int = field(default_factory=free_port)
     finance_mcp_port: int = field(default_factory=free_port)
+    extra_env: dict[str, str] = field(default_factory=dict)
 
     @property
     def env(self) -> dict[str, str]:
@@ -79,6 +69,7 @@ class Stack:
             TEMPORAL_CONFIG_FILE=str(self.home / "no-temporal.toml"),
             COLUMNS="200",
         )
+        env.update(self.extra_env)
         return env
 
     @property
@@ -104,7 +95,8 @@ class Stack:
         return result
 
     def status(self) -> dict[str, Any]:
-        return json.loads(self.run("status", "--json", check=True).stdout)  # type: ignore[no-any-return]
+        output = self.run("status", "--json", check=True).stdout
+        return json.loads(output)  # type: ignore[no-any-return]
 
     def component(self, name: str) -> dict[str, Any]:
         return next(c for c in self.status()["components"] if c["name"] == name)
@@ -124,8 +116,6 @@ class Stack:
         """Last-resort cleanup by pid; returns the pids that were still alive."""
         leftovers = self.processes()
         for proc in leftovers:
-            try:
+            with contextlib.suppress(psutil.Error):
                 proc.kill()
-            except psutil.Error:
-                pass
         return [proc.pid for proc in leftovers]

@@ -75,5 +75,6 @@ def test_model_change_restarts_workers_not_the_server() -> None:
 def test_restart_backoff_grows_then_gives_up() -> None:
     delays = [restart_delay(n) for n in range(1, CRASH_LIMIT + 1)]
     assert delays == sorted(delays)
-    assert delays[0] is not None and delays[0] <= 1
+    assert delays[0] is not None
+    assert delays[0] <= 1
     assert restart_delay(CRASH_LIMIT + 1) is None

@@ -12,6 +12,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import psutil
+
 from durable_agents_cli.stack.components import components_for
 from durable_agents_cli.stack.paths import StackPaths
 from durable_agents_cli.stack.processes import is_same_process, kill_group_sync, port_is_free, tail
@@ -171,7 +173,7 @@ def down(paths: StackPaths, purge: bool = False) -> bool:
     state = read_state(paths)
     if supervisor_alive(paths) and state is not None:
         was_running = True
-        _stop_supervisor(paths, state.supervisor_pid)
+        _stop_supervisor(state.supervisor_pid)
     # Whatever a dead or stubborn supervisor left behind, by pid and start time.
     if state is not None:
         for component in state.components:
@@ -188,17 +190,16 @@ def down(paths: StackPaths, purge: bool = False) -> bool:
     return was_running
 
 
-def _stop_supervisor(paths: StackPaths, pid: int) -> None:
+def _stop_supervisor(pid: int) -> None:
+    """SIGTERM, wait for the process to be gone (not just its lock), then SIGKILL."""
     try:
-        os.kill(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
-    deadline = time.monotonic() + DOWN_TIMEOUT
-    while time.monotonic() < deadline:
-        if not supervisor_alive(paths):
-            return
-        time.sleep(POLL)
-    os.kill(pid, signal.SIGKILL)
+        process = psutil.Process(pid)
+        process.send_signal(signal.SIGTERM)
+        process.wait(DOWN_TIMEOUT)
+    except psutil.TimeoutExpired:
+        process.kill()
+    except psutil.NoSuchProcess:
+        pass
 
 
 def current_state(paths: StackPaths) -> StackState:

@@ -1,0 +1,180 @@
+"""The whole stack through the real CLI: up, status, crash and restart, down, persistence."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import uuid
+from datetime import timedelta
+
+import psutil
+import pytest
+from temporalio.client import Client
+
+from durable_agents_cli.stack.processes import port_is_free
+from services import health, topology
+from tests.helpers import Stack, eventually
+
+pytestmark = pytest.mark.stack
+
+STATES = {"starting", "running", "crashed", "stopped"}
+
+
+def ping(stack: Stack, worker: str, workflow_id: str | None = None) -> health.PingResult:
+    placement = topology.WORKERS[worker]
+
+    async def go() -> health.PingResult:
+        client = await Client.connect(f"127.0.0.1:{stack.temporal_port}", namespace=placement.namespace)
+        return await client.execute_workflow(
+            health.PingWorkflow.run,
+            health.PingInput(),
+            id=workflow_id or f"ping-{uuid.uuid4()}",
+            task_queue=placement.task_queue,
+            execution_timeout=timedelta(seconds=30),
+        )
+
+    return asyncio.run(go())
+
+
+def test_up_status_restart_down_and_persistence(stack: Stack) -> None:
+    up = stack.run("up", check=True)
+    assert "dagent is up" in up.stdout
+    assert f"http://127.0.0.1:{stack.ui_port}" in up.stdout
+
+    status = stack.status()
+    assert status["pattern"] == "nexus"
+    assert status["temporal"] == {
+        "address": f"127.0.0.1:{stack.temporal_port}",
+        "reachable": True,
+        "ui": f"http://127.0.0.1:{stack.ui_port}",
+    }
+    assert [c["name"] for c in status["components"]] == ["temporal", "orchestrator", "it", "finance"]
+    for component in status["components"]:
+        assert {"name", "pid", "state", "restarts", "address"} <= component.keys()
+        assert component["state"] == "running"
+        assert component["restarts"] == 0
+        assert psutil.pid_exists(component["pid"])
+    pids = {c["name"]: c["pid"] for c in status["components"]}
+
+    # Each worker really serves its own queue in its own namespace.
+    for worker in topology.WORKERS:
+        assert ping(stack, worker).pid == pids[worker]
+    remembered = f"ping-before-restart-{uuid.uuid4()}"
+    ping(stack, "finance", remembered)
+
+    # A second `up` with the same pattern changes nothing.
+    again = stack.run("up", check=True)
+    assert "already up" in again.stdout
+    assert {c["name"]: c["pid"] for c in stack.status()["components"]} == pids
+
+    # SIGKILL a worker: the supervisor restarts it and it polls again.
+    os.kill(pids["it"], signal.SIGKILL)
+    it = eventually(lambda: (c := stack.component("it"))["restarts"] == 1 and c["state"] == "running" and c)
+    assert it["pid"] != pids["it"]
+    assert ping(stack, "it").pid == it["pid"]
+
+    # `down` stops everything and frees the ports.
+    down = stack.run("down", check=True)
+    assert "stopped" in down.stdout
+    assert stack.processes() == []
+    for pid in pids.values():
+        assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    assert eventually(lambda: port_is_free(stack.temporal_port) and port_is_free(stack.ui_port))
+    assert stack.status()["components"] == []
+
+    # Up again: namespaces, endpoints and earlier workflows are still in the SQLite file.
+    stack.run("up", check=True)
+
+    async def history_survived() -> str:
+        client = await Client.connect(f"127.0.0.1:{stack.temporal_port}", namespace="finance-namespace")
+        description = await client.get_workflow_handle(remembered).describe()
+        return description.status.name if description.status else ""
+
+    assert asyncio.run(history_survived()) == "COMPLETED"
+    assert ping(stack, "it").component == "it"
+
+
+def test_temporal_crash_is_survived(stack: Stack) -> None:
+    stack.run("up", check=True)
+    server = stack.component("temporal")
+    os.kill(server["pid"], signal.SIGKILL)
+    eventually(lambda: (c := stack.component("temporal"))["restarts"] == 1 and c["state"] == "running")
+    # Workers keep their processes and reconnect to the restarted server.
+    assert ping(stack, "orchestrator").component == "orchestrator"
+
+
+def test_port_in_use_fails_fast_naming_the_port(stack: Stack) -> None:
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", stack.temporal_port))
+        squatter.listen()
+        result = stack.run("up")
+    assert result.returncode == 1
+    assert str(stack.temporal_port) in result.stderr
+    assert "already in use" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert stack.processes() == []
+
+
+def test_failed_start_shows_the_log_and_leaves_nothing(stack: Stack) -> None:
+    # Where the dev server wants its database file there is a directory.
+    (stack.home / "data" / "temporal.db").mkdir(parents=True)
+    result = stack.run("up")
+    assert result.returncode == 1, result.stdout
+    assert "dagent did not start (temporal)" in result.stderr
+    assert "last lines of temporal's log" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert stack.processes() == []
+    assert port_is_free(stack.temporal_port)
+
+
+def test_swap_pattern_replaces_only_what_differs(stack: Stack) -> None:
+    stack.run("up", check=True)
+    before = {c["name"]: c["pid"] for c in stack.status()["components"]}
+    stack.run("up", "--pattern", "mcp", check=True)
+    after = {c["name"]: c for c in stack.status()["components"]}
+    assert stack.status()["pattern"] == "mcp"
+    assert set(after) == {"temporal", "orchestrator", "it", "finance", "it-mcp", "finance-mcp"}
+    assert all(c["state"] == "running" for c in after.values())
+    for kept in ("temporal", "it", "finance"):
+        assert after[kept]["pid"] == before[kept]
+    assert after["orchestrator"]["pid"] != before["orchestrator"]
+    stack.run("up", "--pattern", "nexus", check=True)
+    back = {c["name"] for c in stack.status()["components"]}
+    assert back == {"temporal", "orchestrator", "it", "finance"}
+    assert port_is_free(stack.it_mcp_port)
+
+
+def test_two_stacks_side_by_side(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> None:
+    other = Stack(home=tmp_path_factory.mktemp("second") / "home")
+    try:
+        stack.run("up", check=True)
+        other.run("up", check=True)
+        assert stack.status()["up"]
+        assert other.status()["up"]
+        assert ping(other, "it").pid == other.component("it")["pid"]
+        assert ping(stack, "it").pid == stack.component("it")["pid"]
+    finally:
+        other.run("down")
+        assert other.kill_leftovers() == []
+
+
+def test_external_temporal_is_used_instead_of_the_embedded_one(
+    dev_server: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    external = Stack(
+        home=tmp_path_factory.mktemp("external") / "home", extra_env={"TEMPORAL_ADDRESS": dev_server}
+    )
+    try:
+        external.run("up", check=True)
+        status = external.status()
+        assert status["temporal"]["address"] == dev_server
+        assert status["temporal"]["reachable"]
+        assert [c["name"] for c in status["components"]] == ["orchestrator", "it", "finance"]
+        assert port_is_free(external.temporal_port)
+        external.temporal_port = int(dev_server.rsplit(":", 1)[1])
+        assert ping(external, "finance").pid == external.component("finance")["pid"]
+    finally:
+        external.run("down")
+        assert external.kill_leftovers() == []
