@@ -12,11 +12,15 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import psutil
-
 from durable_agents_cli.stack.components import components_for
 from durable_agents_cli.stack.paths import StackPaths
-from durable_agents_cli.stack.processes import is_same_process, kill_group_sync, port_is_free, tail
+from durable_agents_cli.stack.processes import (
+    create_time,
+    is_same_process,
+    kill_group_sync,
+    port_is_free,
+    tail,
+)
 from durable_agents_cli.stack.state import StackConfig, StackState, read_config, read_state, write_config
 from services.errors import ConfigError, StackNotRunningError, StartupError
 
@@ -191,15 +195,19 @@ def down(paths: StackPaths, purge: bool = False) -> bool:
 
 
 def _stop_supervisor(pid: int) -> None:
-    """SIGTERM, wait for the process to be gone (not just its lock), then SIGKILL."""
+    """SIGTERM, wait for the process to end (not just drop its lock), then SIGKILL."""
+    created = create_time(pid)
     try:
-        process = psutil.Process(pid)
-        process.send_signal(signal.SIGTERM)
-        process.wait(DOWN_TIMEOUT)
-    except psutil.TimeoutExpired:
-        process.kill()
-    except psutil.NoSuchProcess:
-        pass
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + DOWN_TIMEOUT
+    # A zombie counts as gone: reaping it is up to its parent (often init).
+    while is_same_process(pid, created):
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)
+            return
+        time.sleep(0.02)
 
 
 def current_state(paths: StackPaths) -> StackState:
