@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 from rich.console import Group, RenderableType
@@ -24,24 +25,24 @@ def uptime(component: ComponentStatus) -> str:
     return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{seconds:02d}s"
 
 
-def components_table(state: StackState, *, logs: bool = True) -> Table:
+def components_table(state: StackState, *, detailed: bool = True) -> Table:
+    """`detailed` adds restarts and uptime (status); otherwise the log file (up)."""
     table = Table(title=f"dagent · pattern [bold]{state.config.pattern}[/] · model {state.config.model}")
-    for column in ("component", "pid", "state", "restarts", "uptime", "address"):
-        table.add_column(column)
-    if logs:
-        table.add_column("log", overflow="fold")
+    columns = ["component", "pid", "state"]
+    columns += ["restarts", "uptime", "address"] if detailed else ["address", "log"]
+    for column in columns:
+        table.add_column(column, no_wrap=column in ("component", "pid"))
     for c in state.components:
-        row: list[RenderableType] = [
-            c.name,
-            str(c.pid or ""),
-            Text(c.state + (f" ({c.detail})" if c.detail else ""), style=STATE_STYLE[c.state]),
-            str(c.restarts),
-            uptime(c),
-            c.address,
-        ]
-        if logs:
-            row.append(c.log_file)
-        table.add_row(*row)
+        cells: dict[str, RenderableType] = {
+            "component": c.name,
+            "pid": str(c.pid or ""),
+            "state": Text(c.state + (f" ({c.detail})" if c.detail else ""), style=STATE_STYLE[c.state]),
+            "restarts": str(c.restarts),
+            "uptime": uptime(c),
+            "address": c.address,
+            "log": Path(c.log_file).name,
+        }
+        table.add_row(*(cells[column] for column in columns))
     return table
 
 
@@ -52,8 +53,10 @@ def ready_summary(state: StackState, already_up: bool) -> RenderableType:
         lines.append(Text.assemble("Temporal Web UI: ", (state.config.ui_url, "link " + state.config.ui_url)))
     else:
         lines.append(Text(f"Temporal: {state.config.temporal_address}"))
+    if state.components:
+        lines.append(Text(f"Logs: {Path(state.components[0].log_file).parent} (dagent logs NAME)"))
     lines.append(Text("Next: dagent status · dagent logs · dagent down", style="dim"))
-    return Group(components_table(state), *lines)
+    return Group(components_table(state, detailed=False), *lines)
 
 
 def failure_panel(component: str | None, log_tail: list[str]) -> RenderableType:

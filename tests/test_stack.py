@@ -75,6 +75,14 @@ def test_up_status_restart_down_and_persistence(stack: Stack) -> None:
     assert it["pid"] != pids["it"]
     assert ping(stack, "it").pid == it["pid"]
 
+    # Each component logs to its own file.
+    it_log = stack.run("logs", "it", "--lines", "5", check=True).stdout
+    assert "worker it polling it-namespace/it-task-queue" in it_log
+    assert "--- dagent: starting it" in it_log  # the restart is in the log too
+    everything = stack.run("logs", check=True).stdout
+    for name in ("supervisor", "temporal", "orchestrator", "finance"):
+        assert name in everything
+
     # `down` stops everything and frees the ports.
     down = stack.run("down", check=True)
     assert "stopped" in down.stdout

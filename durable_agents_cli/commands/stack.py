@@ -69,7 +69,7 @@ def up(
         with Live(Text("Starting dagent..."), console=console.out, transient=True) as live:
 
             def show(state: StackState) -> None:
-                live.update(render.components_table(state, logs=False))
+                live.update(render.components_table(state, detailed=False))
 
             result = control.up(paths, config, progress=show)
     except control.StackStartError as exc:

@@ -88,7 +88,11 @@ def up(paths: StackPaths, config: StackConfig, progress: Progress | None = None)
         supervisor: subprocess.Popen[bytes] | None = None
     else:
         supervisor = _spawn_supervisor(paths)
-    state = _wait_for_outcome(paths, config.generation, supervisor, progress)
+    try:
+        state = _wait_for_outcome(paths, config.generation, supervisor, progress)
+    except KeyboardInterrupt:
+        down(paths)  # an aborted `up` leaves nothing behind either
+        raise
     if state.phase != "ready":
         failure = describe_failure(paths, state)
         down(paths)
