@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from durable_agents_cli.stack.logs import follow, log_files
+from durable_agents_cli.stack.logs import end_offsets, follow, log_files
 from durable_agents_cli.stack.paths import StackPaths
 from durable_agents_cli.stack.processes import tail
 from services.errors import ConfigError
@@ -29,7 +29,13 @@ def test_follow_emits_appended_lines_only(tmp_path: Path) -> None:
     done = threading.Event()
     thread = threading.Thread(
         target=follow,
-        args=({"it": log}, lambda name, line: seen.append((name, line)), done.is_set, 0.01),
+        args=(
+            {"it": log},
+            lambda name, line: seen.append((name, line)),
+            end_offsets({"it": log}),
+            done.is_set,
+            0.01,
+        ),
     )
     thread.start()
     with log.open("a") as handle:

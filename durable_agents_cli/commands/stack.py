@@ -129,6 +129,7 @@ def logs_command(
     """Show the log of one component, or of all of them."""
     paths = StackPaths(load_settings().home)
     files = logs.log_files(paths, name)
+    shown = logs.end_offsets(files)
     many = len(files) > 1
     for component, path in files.items():
         if many:
@@ -142,6 +143,7 @@ def logs_command(
                 lambda c, line: console.out.print(
                     f"{c} | {line}" if many else line, markup=False, highlight=False, soft_wrap=True
                 ),
+                shown,
             )
 
 

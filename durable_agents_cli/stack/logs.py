@@ -35,14 +35,20 @@ def log_files(paths: StackPaths, name: str | None) -> dict[str, Path]:
     return found
 
 
+def end_offsets(files: dict[str, Path]) -> dict[str, int]:
+    """Where each file ends now: what `follow` treats as already shown."""
+    return {name: path.stat().st_size if path.exists() else 0 for name, path in files.items()}
+
+
 def follow(
     files: dict[str, Path],
     emit: Callable[[str, str], None],
+    offsets: dict[str, int],
     should_stop: Callable[[], bool] = lambda: False,
     interval: float = 0.2,
 ) -> None:
-    """Emit (component, line) for every line appended to `files`, until stopped."""
-    offsets = {name: path.stat().st_size if path.exists() else 0 for name, path in files.items()}
+    """Emit (component, line) for every line appended past `offsets`, until stopped."""
+    offsets = dict(offsets)
     while not should_stop():
         for name, path in files.items():
             for line in _new_lines(path, offsets, name):
