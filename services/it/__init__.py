@@ -1,0 +1,1 @@
+"""The IT team's service: its tools, served over Nexus and MCP from it-namespace."""

@@ -1,0 +1,1 @@
+"""The orchestrator: the agent's conversation workflow, its LLM calls and local tools."""

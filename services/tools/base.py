@@ -1,0 +1,77 @@
+"""What a tool is: a name, a description, a pydantic input model, an implementation, an owner."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+# Every result computed from sample data carries this, so neither the model nor
+# the user can mistake it for live data.
+SAMPLE_DATA = "sample data (deterministic demo values, not live)"
+
+MAX_ARGUMENTS_CHARS = 4_000
+
+
+class ToolInputError(ValueError):
+    """The arguments can never work: retrying is pointless."""
+
+
+ToolResult = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Tool:
+    name: str
+    description: str
+    input_model: type[BaseModel]
+    implementation: Callable[[Any], Awaitable[ToolResult]]
+    team: str  # "orchestrator" for local tools, else the owning team's name
+
+    def parameters_schema(self) -> dict[str, Any]:
+        """A flat JSON schema of the arguments, as function-calling models expect."""
+        schema = self.input_model.model_json_schema()
+        schema.pop("title", None)
+        for prop in schema.get("properties", {}).values():
+            prop.pop("title", None)
+        schema["additionalProperties"] = False
+        return schema
+
+    def function_spec(self) -> dict[str, Any]:
+        """The OpenAI / LiteLLM `tools=[...]` entry for this tool."""
+        return {
+            "type": "function",
+            "function": {
+                "name": self.name,
+                "description": self.description,
+                "parameters": self.parameters_schema(),
+            },
+        }
+
+    def parse(self, arguments: str | dict[str, Any] | None) -> BaseModel:
+        """Validated input, or ToolInputError naming what is wrong."""
+        if arguments is None or arguments == "":
+            arguments = {}
+        if isinstance(arguments, str):
+            if len(arguments) > MAX_ARGUMENTS_CHARS:
+                raise ToolInputError(f"Arguments for '{self.name}' are too large ({len(arguments)} characters).")
+            try:
+                arguments = json.loads(arguments)
+            except json.JSONDecodeError as exc:
+                raise ToolInputError(f"Arguments for '{self.name}' are not valid JSON: {exc.msg}.") from None
+        if not isinstance(arguments, dict):
+            raise ToolInputError(f"Arguments for '{self.name}' must be a JSON object.")
+        try:
+            return self.input_model.model_validate(arguments)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(part) for part in error['loc']) or 'arguments'}: {error['msg']}"
+                for error in exc.errors()
+            )
+            raise ToolInputError(f"Invalid arguments for '{self.name}': {problems}.") from None
+
+    async def run(self, arguments: str | dict[str, Any] | None) -> ToolResult:
+        return await self.implementation(self.parse(arguments))
