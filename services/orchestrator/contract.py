@@ -1,0 +1,72 @@
+"""The conversation contract every agent pattern implements, and every client uses.
+
+One long-running workflow per chat session. A message goes in with a client-made
+id through the `send` update (with start); the update returns that message's
+reply, so a retried send is answered once and a client that comes back with the
+same id gets the same reply. Queries expose the transcript and the live progress.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+WORKFLOW_NAME = "dagent.Conversation"
+SEND_UPDATE = "send"
+PROGRESS_QUERY = "progress"
+TRANSCRIPT_QUERY = "transcript"
+
+MAX_MESSAGE_CHARS = 32_000
+
+Transport = Literal["local", "nexus", "mcp"]
+
+
+def workflow_id(session: str) -> str:
+    return f"dagent-chat-{session}"
+
+
+class UserMessage(BaseModel):
+    id: str = Field(min_length=1, max_length=200)
+    text: str
+
+
+class ToolCallRecord(BaseModel):
+    service: str
+    tool: str
+    transport: Transport
+    arguments: dict[str, Any] = Field(default_factory=dict)
+    result: dict[str, Any] = Field(default_factory=dict)
+    ok: bool = True
+
+
+class Reply(BaseModel):
+    message_id: str
+    text: str
+    tool_calls: list[ToolCallRecord] = Field(default_factory=list)
+    started_at: datetime
+    finished_at: datetime
+    steps: int = 0
+    error: bool = False
+
+
+class TranscriptEntry(BaseModel):
+    message_id: str
+    question: str
+    reply: Reply | None = None
+
+
+class Progress(BaseModel):
+    """What the agent is doing right now."""
+
+    state: Literal["idle", "thinking", "calling_tool"] = "idle"
+    message_id: str | None = None
+    step: int = 0
+    tool: str | None = None
+    service: str | None = None
+    transport: Transport | None = None
+    queued: int = 0
+    run_turns: int = 0
+    total_turns: int = 0
+    unavailable: dict[str, str] = Field(default_factory=dict)

@@ -1,0 +1,61 @@
+"""The Nexus handler a team's worker serves: `list_tools` and `execute_tool`."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import nexusrpc
+from nexusrpc.handler import StartOperationContext, service_handler, sync_operation
+from temporalio import nexus
+
+from services.toolservice.contract import (
+    ListToolsInput,
+    ToolCall,
+    ToolCatalog,
+    ToolDescription,
+    ToolOutcome,
+    ToolService,
+)
+from services.toolservice.workflows import ToolWorkflow
+from services.tools import ToolInputError, get_tool, tools_of
+
+
+@service_handler(service=ToolService)
+class ToolServiceHandler:
+    def __init__(self, team: str) -> None:
+        self.team = team
+
+    @sync_operation
+    async def list_tools(self, ctx: StartOperationContext, request: ListToolsInput) -> ToolCatalog:
+        return ToolCatalog(
+            team=self.team,
+            tools=[
+                ToolDescription(
+                    name=tool.name,
+                    description=tool.description,
+                    parameters=tool.parameters_schema(),
+                    team=self.team,
+                )
+                for tool in tools_of(self.team)
+            ],
+        )
+
+    @nexus.workflow_run_operation
+    async def execute_tool(
+        self, ctx: nexus.WorkflowRunOperationContext, call: ToolCall
+    ) -> nexus.WorkflowHandle[ToolOutcome]:
+        # Reject what can never succeed before any workflow starts.
+        try:
+            get_tool(call.tool, self.team).parse(call.arguments_json)
+        except ToolInputError as exc:
+            raise nexusrpc.HandlerError(
+                str(exc), type=nexusrpc.HandlerErrorType.BAD_REQUEST, retryable_override=False
+            ) from None
+        return await ctx.start_workflow(
+            ToolWorkflow.run,
+            call,
+            # The Nexus request id is stable across retries of the same start,
+            # so a retried start finds the workflow it already started.
+            id=f"{self.team}-tool-{ctx.request_id}",
+            execution_timeout=timedelta(minutes=2),
+        )

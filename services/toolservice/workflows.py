@@ -1,0 +1,32 @@
+"""The durable tool run a Nexus `execute_tool` operation starts in the team's namespace."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+
+with workflow.unsafe.imports_passed_through():
+    from services.toolservice.activities import NON_RETRYABLE, ToolActivities
+    from services.toolservice.contract import ToolCall, ToolOutcome
+
+TOOL_RETRY = RetryPolicy(
+    initial_interval=timedelta(milliseconds=200),
+    maximum_interval=timedelta(seconds=2),
+    maximum_attempts=3,
+    non_retryable_error_types=[NON_RETRYABLE],
+)
+
+
+@workflow.defn(name="dagent.ToolWorkflow")
+class ToolWorkflow:
+    @workflow.run
+    async def run(self, call: ToolCall) -> ToolOutcome:
+        return await workflow.execute_activity_method(
+            ToolActivities.run_tool,
+            call,
+            start_to_close_timeout=timedelta(seconds=10),
+            schedule_to_close_timeout=timedelta(seconds=30),
+            retry_policy=TOOL_RETRY,
+        )
