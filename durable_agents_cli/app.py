@@ -7,7 +7,7 @@ import sys
 import typer
 
 from durable_agents_cli import console
-from durable_agents_cli.commands import serve, stack
+from durable_agents_cli.commands import agent, serve, stack
 from services.errors import DagentError
 
 app = typer.Typer(
@@ -18,6 +18,7 @@ app = typer.Typer(
     rich_markup_mode="rich",
 )
 stack.register(app)
+agent.register(app)
 serve.register(app)
 
 

@@ -52,6 +52,16 @@ class DagentSettings(BaseSettings):
         min_length=1,
         description="LiteLLM model string; 'offline' is the built-in deterministic model.",
     )
+    pattern: Literal["nexus", "agents-nexus", "mcp"] = Field(
+        default="nexus",
+        description="Agent pattern the orchestrator runs (set by `dagent up --pattern`).",
+    )
+    turns_per_run: int = Field(
+        default=100,
+        ge=1,
+        le=10_000,
+        description="Turns a conversation run holds before it continues as new (keeps history small).",
+    )
     log_level: LogLevel = Field(
         default="INFO",
         description="Log level of dagent's own processes.",

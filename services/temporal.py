@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.envconfig import ClientConfigProfile
 
 from services.errors import ConfigError
@@ -37,5 +38,7 @@ async def connect(namespace: str, *, address: str | None = None, **kwargs: Any) 
         config["target_host"] = address
     config.setdefault("target_host", "localhost:7233")
     config["namespace"] = namespace
+    # Every payload of dagent is a pydantic model.
+    config["data_converter"] = pydantic_data_converter
     config.update(kwargs)
     return await Client.connect(**config)

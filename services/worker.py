@@ -42,17 +42,54 @@ def worker_identity(name: str, pid: int | None = None) -> str:
     return f"{name}-{pid or os.getpid()}@{socket.gethostname()}"
 
 
-def parts_for(name: str) -> WorkerParts:
+def parts_for(name: str, client: Client, settings: DagentSettings) -> WorkerParts:
     diagnostics = health.HealthActivities(name, BUILD_ID)
+    common = WorkerParts(workflows=[health.PingWorkflow], activities=[diagnostics.describe_worker])
+    specific = orchestrator_parts(client, settings) if name == "orchestrator" else team_parts(name)
     return WorkerParts(
-        workflows=[health.PingWorkflow],
-        activities=[diagnostics.describe_worker],
+        workflows=[*common.workflows, *specific.workflows],
+        activities=[*common.activities, *specific.activities],
+        nexus_service_handlers=specific.nexus_service_handlers,
     )
 
 
-def build_worker(name: str, client: Client) -> Worker:
+def orchestrator_parts(client: Client, settings: DagentSettings) -> WorkerParts:
+    from services.orchestrator import llm
+    from services.orchestrator.conversation import NexusConversation
+    from services.orchestrator.discovery import ToolCatalogWorkflow
+    from services.orchestrator.endpoints import EndpointActivities
+    from services.toolservice.activities import ToolActivities
+
+    conversations: dict[str, type] = {"nexus": NexusConversation}
+    if settings.pattern not in conversations:
+        raise ConfigError(
+            f"The '{settings.pattern}' pattern is not available yet; available: {', '.join(conversations)}."
+        )
+    return WorkerParts(
+        workflows=[conversations[settings.pattern], ToolCatalogWorkflow],
+        activities=[
+            llm.LlmActivities(settings.model).call_llm,
+            ToolActivities("orchestrator").run_tool,
+            EndpointActivities(client).missing_endpoints,
+        ],
+    )
+
+
+def team_parts(team: str) -> WorkerParts:
+    from services.toolservice.activities import ToolActivities
+    from services.toolservice.handler import ToolServiceHandler
+    from services.toolservice.workflows import ToolWorkflow
+
+    return WorkerParts(
+        workflows=[ToolWorkflow],
+        activities=[ToolActivities(team).run_tool],
+        nexus_service_handlers=[ToolServiceHandler(team)],
+    )
+
+
+def build_worker(name: str, client: Client, settings: DagentSettings) -> Worker:
     placement = topology.WORKERS[name]
-    parts = parts_for(name)
+    parts = parts_for(name, client, settings)
     return Worker(
         client,
         task_queue=placement.task_queue,
@@ -78,7 +115,14 @@ async def run_worker(name: str, settings: DagentSettings, client: Client | None 
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     watchdog = asyncio.create_task(_watch_supervisor(stop))
-    worker = build_worker(name, client)
+    worker = build_worker(name, client, settings)
+    if name == "orchestrator":
+        # LiteLLM takes seconds to import: load it while the worker starts polling,
+        # not on the first turn.
+        from services.orchestrator.llm import load_litellm
+
+        warm_up = loop.run_in_executor(None, load_litellm)
+        warm_up.add_done_callback(lambda _: logger.info("LiteLLM loaded"))
     logger.info(
         "worker %s polling %s/%s (model %s)",
         name,

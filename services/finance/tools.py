@@ -51,7 +51,9 @@ async def stock_price(args: StockInput) -> ToolResult:
 
 class RoiInput(BaseModel):
     principal: float = Field(description="Amount invested, e.g. 10000.", gt=0, le=1e12)
-    annual_rate_percent: float = Field(description="Yearly return in percent, e.g. 5 for 5%.", gt=-100, le=1000)
+    annual_rate_percent: float = Field(
+        description="Yearly return in percent, e.g. 5 for 5%.", gt=-100, le=1000
+    )
     years: float = Field(description="Number of years, e.g. 10.", gt=0, le=100)
 
 

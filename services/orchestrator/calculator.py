@@ -69,6 +69,7 @@ def _eval(node: ast.AST, depth: int) -> Number:
     if depth > MAX_DEPTH:
         raise ToolInputError(f"The expression is nested more than {MAX_DEPTH} levels deep.")
     if isinstance(node, ast.Constant) and type(node.value) in (int, float):
+        assert isinstance(node.value, int | float)
         return _check(node.value)
     if isinstance(node, ast.UnaryOp) and type(node.op) in UNARY:
         return UNARY[type(node.op)](_eval(node.operand, depth + 1))

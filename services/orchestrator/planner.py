@@ -36,7 +36,9 @@ SUMMARY_FIRST = "First question: "
 KEY = re.compile(r"\b([A-Za-z][A-Za-z0-9]{1,9}-\d{1,7})\b")
 PROJECT = re.compile(r"\bproject\s+([A-Za-z][A-Za-z0-9]{1,9})\b", re.I)
 TICKER = re.compile(r"\$?\b([A-Z]{1,5}(?:\.[A-Z]{1,2})?)\b")
-MONEY = re.compile(r"\$\s?([\d,]+(?:\.\d+)?)\s*(k|m)?\b|\b([\d,]+(?:\.\d+)?)\s*(k|m)?\s*(?:dollars|usd)\b", re.I)
+MONEY = re.compile(
+    r"\$\s?([\d,]+(?:\.\d+)?)\s*(k|m)?\b|\b([\d,]+(?:\.\d+)?)\s*(k|m)?\s*(?:dollars|usd)\b", re.I
+)
 PERCENT = re.compile(r"(-?\d+(?:\.\d+)?)\s*(?:%|percent)", re.I)
 YEARS = re.compile(r"(\d+(?:\.\d+)?)\s*(?:years?|yrs?)\b", re.I)
 ARITHMETIC = re.compile(r"[-(]*\d[\d.,]*\s*(?:[-+*/%^x×÷]{1,2}\s*[-(]*\s*\d[\d.,]*\)*\s*)+\)*")
@@ -136,7 +138,9 @@ def _roi_args(text: str, partial: bool = False) -> dict[str, Any]:
     args: dict[str, Any] = {}
     money = MONEY.search(text)
     if money:
-        amount, suffix = (money.group(1), money.group(2)) if money.group(1) else (money.group(3), money.group(4))
+        amount, suffix = (
+            (money.group(1), money.group(2)) if money.group(1) else (money.group(3), money.group(4))
+        )
         value = float(amount.replace(",", ""))
         args["principal"] = value * {"k": 1e3, "m": 1e6}.get((suffix or "").lower(), 1)
     rate = PERCENT.search(text)
@@ -235,12 +239,12 @@ def _answer(after_question: list[Message]) -> str:
     return "\n\n".join(lines) if lines else "I have no results to report."
 
 
-def _describe(name: str, args: dict[str, Any], result: dict[str, Any]) -> str:  # noqa: PLR0911
+def _describe(name: str, args: dict[str, Any], result: dict[str, Any]) -> str:
     if "error" in result:
         return f"I could not get that from `{name}`: {result['error']}"
     sample = " _(sample data, not live)_" if "sample data" in str(result.get("source", "")) else ""
     if name == "calculator":
-        return f"{result.get('expression', args.get('expression'))} = **{result.get('result')}**"
+        return f"`{result.get('expression', args.get('expression'))}` = **{result.get('result')}**"
     if name == "weather":
         return (
             f"Weather in {result['city']}: {result['conditions']}, {result['temperature_c']} °C "
@@ -274,12 +278,12 @@ def _describe(name: str, args: dict[str, Any], result: dict[str, Any]) -> str:  
 
 def _help(available: set[str]) -> str:
     abilities = {
-        "calculator": "arithmetic (\"What is 125 * 8?\")",
-        "weather": "the weather in a city (\"What's the weather in San Francisco?\")",
+        "calculator": 'arithmetic ("What is 125 * 8?")',
+        "weather": 'the weather in a city ("What\'s the weather in San Francisco?")',
         "get_ip": "your IP address",
-        "jira_metrics": "Jira metrics for a project (\"Get JIRA metrics for DEMO-456\")",
-        "stock_price": "stock quotes (\"What's the stock price of TSLA?\")",
-        "calculate_roi": "investment ROI (\"Calculate ROI for $10,000 at 5% over 10 years\")",
+        "jira_metrics": 'Jira metrics for a project ("Get JIRA metrics for DEMO-456")',
+        "stock_price": 'stock quotes ("What\'s the stock price of TSLA?")',
+        "calculate_roi": 'investment ROI ("Calculate ROI for $10,000 at 5% over 10 years")',
     }
     offered = [text for name, text in abilities.items() if name in available]
     if not offered:

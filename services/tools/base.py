@@ -57,7 +57,9 @@ class Tool:
             arguments = {}
         if isinstance(arguments, str):
             if len(arguments) > MAX_ARGUMENTS_CHARS:
-                raise ToolInputError(f"Arguments for '{self.name}' are too large ({len(arguments)} characters).")
+                raise ToolInputError(
+                    f"Arguments for '{self.name}' are too large ({len(arguments)} characters)."
+                )
             try:
                 arguments = json.loads(arguments)
             except json.JSONDecodeError as exc:

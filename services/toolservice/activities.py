@@ -5,8 +5,8 @@ from __future__ import annotations
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from services.toolservice.contract import ToolCall, ToolOutcome
 from services.tools import ToolInputError, get_tool
+from services.toolservice.contract import ToolCall, ToolOutcome
 
 NON_RETRYABLE = "ToolInputError"
 

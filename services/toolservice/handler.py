@@ -8,6 +8,7 @@ import nexusrpc
 from nexusrpc.handler import StartOperationContext, service_handler, sync_operation
 from temporalio import nexus
 
+from services.tools import ToolInputError, get_tool, tools_of
 from services.toolservice.contract import (
     ListToolsInput,
     ToolCall,
@@ -17,7 +18,6 @@ from services.toolservice.contract import (
     ToolService,
 )
 from services.toolservice.workflows import ToolWorkflow
-from services.tools import ToolInputError, get_tool, tools_of
 
 
 @service_handler(service=ToolService)

@@ -1,0 +1,94 @@
+"""`dagent ask` and `dagent tools list`: talk to the agent on the running stack."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Annotated, Any
+
+import typer
+
+from durable_agents_cli import console, render_agent
+from durable_agents_cli.session import connect_to_stack
+from services.errors import DagentError
+from services.settings import load_settings
+
+ASK_TIMEOUT = 120.0
+
+
+def ask(
+    question: Annotated[str, typer.Argument(help="What to ask the agent.")],
+    session: Annotated[
+        str | None, typer.Option(help="Continue this conversation (default: a new one).", show_default=False)
+    ] = None,
+    message_id: Annotated[
+        str | None,
+        typer.Option(help="Idempotency key: the same id is answered once, however often it is sent."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Answer, tool calls and timings as JSON.")] = False,
+    timeout: Annotated[float, typer.Option(min=1, help="Seconds to wait for the reply.")] = ASK_TIMEOUT,
+) -> None:
+    """Ask one question and print the answer (scriptable)."""
+    from services.orchestrator import client as conversation
+
+    settings = load_settings()
+    session_id = session or conversation.new_session_id()
+
+    async def go() -> tuple[Any, float]:
+        client, _ = await connect_to_stack(settings.home)
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        try:
+            reply = await asyncio.wait_for(
+                conversation.send(
+                    client,
+                    session_id,
+                    question,
+                    message_id=message_id,
+                    turns_per_run=settings.turns_per_run,
+                ),
+                timeout,
+            )
+        except TimeoutError:
+            raise DagentError(
+                f"No reply within {timeout:.0f} s. The message is safe in session '{session_id}' and "
+                f"will be answered; see it with 'dagent ask --session {session_id} ...' or 'dagent chat "
+                f"--session {session_id}'."
+            ) from None
+        return reply, loop.time() - started
+
+    reply, elapsed = asyncio.run(go())
+    if as_json:
+        console.out.print_json(json.dumps(render_agent.ask_json(session_id, reply, elapsed)))
+    else:
+        console.out.print(render_agent.answer(reply, elapsed))
+        if session is None:
+            console.err.print(f"[dim]session {session_id}: continue with --session {session_id}[/]")
+
+
+def tools_list(
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """List the tools discovered live from the running services."""
+    from services.orchestrator import client as conversation
+
+    settings = load_settings()
+
+    async def go() -> Any:
+        client, _ = await connect_to_stack(settings.home)
+        return await conversation.tool_catalog(client)
+
+    catalog = asyncio.run(go())
+    if as_json:
+        console.out.print_json(json.dumps(render_agent.catalog_json(catalog)))
+    else:
+        console.out.print(render_agent.catalog_table(catalog))
+        for service, reason in catalog.unavailable.items():
+            console.warn(f"{service}: {reason}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(ask)
+    tools = typer.Typer(help="The agent's tools.", no_args_is_help=True)
+    tools.command("list")(tools_list)
+    app.add_typer(tools, name="tools")

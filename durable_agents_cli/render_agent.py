@@ -1,0 +1,76 @@
+"""Renderings of the agent's replies and tools; no I/O."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rich.console import Group, RenderableType
+from rich.markdown import Markdown
+from rich.table import Table
+from rich.text import Text
+
+from services.orchestrator.contract import Reply, ToolCallRecord
+from services.orchestrator.discovery import ToolCatalogResult
+
+
+def tool_line(call: ToolCallRecord) -> Text:
+    arguments = ", ".join(f"{k}={json.dumps(v)}" for k, v in call.arguments.items())
+    mark = ("✓", "green") if call.ok else ("✗", "red")
+    return Text.assemble(
+        (f"{mark[0]} ", mark[1]),
+        (f"{call.service}.{call.tool}", "bold"),
+        f"({arguments})",
+        (f" via {call.transport}", "dim"),
+    )
+
+
+def answer(reply: Reply, elapsed: float) -> RenderableType:
+    parts: list[RenderableType] = [Markdown(reply.text)]
+    for call in reply.tool_calls:
+        parts.append(tool_line(call))
+    parts.append(Text(f"{elapsed * 1000:.0f} ms · {reply.steps} step(s)", style="dim"))
+    return Group(*parts)
+
+
+def ask_json(session: str, reply: Reply, elapsed: float) -> dict[str, Any]:
+    return {
+        "session": session,
+        "message_id": reply.message_id,
+        "answer": reply.text,
+        "error": reply.error,
+        "tool_calls": [call.model_dump() for call in reply.tool_calls],
+        "timings": {
+            "total_ms": round(elapsed * 1000, 1),
+            "workflow_ms": round((reply.finished_at - reply.started_at).total_seconds() * 1000, 1),
+            "steps": reply.steps,
+        },
+    }
+
+
+def catalog_table(catalog: ToolCatalogResult) -> Table:
+    table = Table(title="Tools")
+    for column in ("service", "tool", "transport", "description", "parameters"):
+        table.add_column(column)
+    for tool in catalog.tools:
+        params = tool.parameters.get("properties", {})
+        table.add_row(tool.service, tool.name, tool.transport, tool.description, ", ".join(params) or "-")
+    for service in catalog.unavailable:
+        table.add_row(service, "-", "-", Text("unavailable", style="red"), "-")
+    return table
+
+
+def catalog_json(catalog: ToolCatalogResult) -> dict[str, Any]:
+    return {
+        "tools": [
+            {
+                "service": tool.service,
+                "tool": tool.name,
+                "transport": tool.transport,
+                "description": tool.description,
+                "parameters": tool.parameters,
+            }
+            for tool in catalog.tools
+        ],
+        "unavailable": catalog.unavailable,
+    }

@@ -1,0 +1,109 @@
+"""The conversation API every front end uses (`dagent ask`, `dagent chat`, tests).
+
+Pattern-agnostic: it speaks the contract in `contract.py` by name, so the same
+calls work whichever agent pattern the orchestrator runs.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from temporalio.client import Client, WithStartWorkflowOperation, WorkflowUpdateFailedError
+from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.service import RPCError
+
+from services import topology
+from services.errors import DagentError
+from services.orchestrator.contract import (
+    PROGRESS_QUERY,
+    SEND_UPDATE,
+    TRANSCRIPT_QUERY,
+    WORKFLOW_NAME,
+    Progress,
+    Reply,
+    TranscriptEntry,
+    UserMessage,
+    workflow_id,
+)
+from services.orchestrator.conversation import ConversationInput
+from services.orchestrator.discovery import ToolCatalogResult
+from services.orchestrator.failures import root_message
+
+CATALOG_TIMEOUT = timedelta(seconds=20)
+
+
+class MessageRejectedError(DagentError):
+    """The conversation refused the message (empty, too long, ...)."""
+
+
+def new_session_id() -> str:
+    return uuid.uuid4().hex[:12]
+
+
+def new_message_id() -> str:
+    return uuid.uuid4().hex
+
+
+async def send(
+    client: Client,
+    session: str,
+    text: str,
+    *,
+    message_id: str | None = None,
+    turns_per_run: int = 100,
+) -> Reply:
+    """Deliver `text` to the session (starting it if needed) and return its reply.
+
+    Sending again with the same `message_id` never runs the turn twice: it
+    returns the same reply, even after the client crashed in between.
+    """
+    message = UserMessage(id=message_id or new_message_id(), text=text)
+    start: WithStartWorkflowOperation[Any, Any] = WithStartWorkflowOperation(
+        WORKFLOW_NAME,
+        ConversationInput(session=session, turns_per_run=turns_per_run),
+        id=workflow_id(session),
+        task_queue=topology.ORCHESTRATOR_TASK_QUEUE,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+    )
+    try:
+        reply: Reply = await client.execute_update_with_start_workflow(
+            SEND_UPDATE,
+            message,
+            start_workflow_operation=start,
+            id=message.id,
+            result_type=Reply,
+        )
+    except WorkflowUpdateFailedError as exc:
+        raise MessageRejectedError(root_message(exc)) from None
+    return reply
+
+
+async def progress(client: Client, session: str) -> Progress:
+    handle = client.get_workflow_handle(workflow_id(session))
+    answer: Progress = await handle.query(PROGRESS_QUERY, result_type=Progress)
+    return answer
+
+
+async def transcript(client: Client, session: str) -> list[TranscriptEntry]:
+    handle = client.get_workflow_handle(workflow_id(session))
+    try:
+        entries: list[TranscriptEntry] = await handle.query(
+            TRANSCRIPT_QUERY, result_type=list[TranscriptEntry]
+        )
+    except RPCError:
+        return []
+    return entries
+
+
+async def tool_catalog(client: Client) -> ToolCatalogResult:
+    """Tools discovered live from the running services, by the orchestrator."""
+    result: ToolCatalogResult = await client.execute_workflow(
+        "dagent.ToolCatalog",
+        id=f"dagent-tools-{uuid.uuid4().hex[:8]}",
+        task_queue=topology.ORCHESTRATOR_TASK_QUEUE,
+        execution_timeout=CATALOG_TIMEOUT,
+        result_type=ToolCatalogResult,
+    )
+    return result

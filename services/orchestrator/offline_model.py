@@ -1,0 +1,66 @@
+"""The built-in `offline` model: the deterministic planner behind LiteLLM's custom-provider API.
+
+Registered as provider `offline`, so every pattern runs the real LiteLLM code
+path (request building, tool-call parsing, errors) with no network and no key.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from typing import Any
+
+import litellm
+from litellm import CustomLLM, ModelResponse
+
+from services.orchestrator.planner import plan
+
+PROVIDER = "offline"
+MODEL = f"{PROVIDER}/dagent-planner"
+
+
+class OfflineModel(CustomLLM):
+    def completion(self, *args: Any, **kwargs: Any) -> ModelResponse:
+        return self._respond(kwargs)
+
+    async def acompletion(self, *args: Any, **kwargs: Any) -> ModelResponse:
+        return self._respond(kwargs)
+
+    def _respond(self, kwargs: dict[str, Any]) -> ModelResponse:
+        messages = kwargs.get("messages") or []
+        tools = (kwargs.get("optional_params") or {}).get("tools") or []
+        decision = plan(messages, tools)
+        message: dict[str, Any] = {"role": "assistant", "content": decision.content}
+        if decision.tool_calls:
+            message["tool_calls"] = [
+                {
+                    "id": f"call_{uuid.uuid4().hex[:12]}",
+                    "type": "function",
+                    "function": {"name": name, "arguments": json.dumps(args)},
+                }
+                for name, args in decision.tool_calls
+            ]
+        return ModelResponse(
+            model=MODEL,
+            created=int(time.time()),
+            choices=[
+                {
+                    "index": 0,
+                    "message": message,
+                    "finish_reason": "tool_calls" if decision.tool_calls else "stop",
+                }
+            ],
+            usage={"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
+        )
+
+
+def register() -> None:
+    """Make `offline/...` model strings resolve to the planner (idempotent)."""
+    providers = [p for p in litellm.custom_provider_map if p.get("provider") != PROVIDER]
+    litellm.custom_provider_map = [*providers, {"provider": PROVIDER, "custom_handler": OfflineModel()}]
+
+
+def litellm_model(model: str) -> str:
+    """The LiteLLM model string for a dagent model setting ('offline' is ours)."""
+    return MODEL if model in (PROVIDER, MODEL) else model
