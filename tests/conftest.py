@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+import pytest_asyncio
 from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
 
 from durable_agents_cli.stack.components import temporal_binary
 from durable_agents_cli.stack.processes import port_accepts
-from services import bootstrap, topology
+from services import bootstrap, temporal, topology
+from services.settings import DagentSettings
+from services.worker import run_worker
 from tests.helpers import Stack, eventually, free_port
 
 
@@ -63,3 +68,27 @@ def stack(tmp_path: Path) -> Iterator[Stack]:
         created.run("down", timeout=60)
         leftovers = created.kill_leftovers()
         assert not leftovers, f"'dagent down' left processes running: {leftovers}"
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def agent_workers(dev_server: str) -> AsyncIterator[Client]:
+    """The orchestrator, IT and Finance workers, in this process, on the real dev server.
+
+    Yields a client on the orchestrator's namespace; the workers stop at the end of the module.
+    """
+    base = await temporal.connect(topology.ORCHESTRATOR_NAMESPACE, address=dev_server)
+    await bootstrap.ensure_topology(base)
+    settings = DagentSettings(model="offline", pattern="nexus")
+    tasks = []
+    for name, placement in topology.WORKERS.items():
+        client = Client(
+            base.service_client, namespace=placement.namespace, data_converter=pydantic_data_converter
+        )
+        tasks.append(asyncio.create_task(run_worker(name, settings, client=client)))
+    await asyncio.sleep(0)
+    try:
+        yield base
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)

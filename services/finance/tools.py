@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import Field, field_validator
 
-from services.tools.base import SAMPLE_DATA, Tool, ToolResult
+from services.tools.base import SAMPLE_DATA, Tool, ToolInput, ToolResult
 from services.tools.sample import fraction
 
 TEAM = "finance"
@@ -24,7 +24,7 @@ REFERENCE_PRICES = {
 }
 
 
-class StockInput(BaseModel):
+class StockInput(ToolInput):
     ticker: str = Field(description="Stock ticker symbol, e.g. 'TSLA' or 'BRK.B'.")
 
     @field_validator("ticker")
@@ -49,7 +49,7 @@ async def stock_price(args: StockInput) -> ToolResult:
     }
 
 
-class RoiInput(BaseModel):
+class RoiInput(ToolInput):
     principal: float = Field(description="Amount invested, e.g. 10000.", gt=0, le=1e12)
     annual_rate_percent: float = Field(
         description="Yearly return in percent, e.g. 5 for 5%.", gt=-100, le=1000

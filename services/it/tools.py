@@ -6,15 +6,15 @@ import re
 import socket
 
 import psutil
-from pydantic import BaseModel, Field, field_validator
+from pydantic import Field, field_validator
 
-from services.tools.base import SAMPLE_DATA, Tool, ToolResult
+from services.tools.base import SAMPLE_DATA, Tool, ToolInput, ToolResult
 from services.tools.sample import fraction
 
 TEAM = "it"
 
 
-class NoInput(BaseModel):
+class NoInput(ToolInput):
     pass
 
 
@@ -47,7 +47,7 @@ async def get_ip(_: NoInput) -> ToolResult:
 PROJECT_KEY = re.compile(r"^[A-Z][A-Z0-9]{1,9}(-[0-9]{1,7})?$")
 
 
-class JiraInput(BaseModel):
+class JiraInput(ToolInput):
     project: str = Field(description="Jira project key such as 'DEMO' or issue-style key such as 'DEMO-456'.")
 
     @field_validator("project")

@@ -16,7 +16,8 @@ from typing import Any
 from pydantic import BaseModel, Field
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, NexusOperationError
+from temporalio.exceptions import ActivityError, ApplicationError, NexusOperationError
+from temporalio.exceptions import TimeoutError as TemporalTimeoutError
 
 with workflow.unsafe.imports_passed_through():
     from services.orchestrator.contract import (
@@ -50,6 +51,11 @@ LLM_RETRY = RetryPolicy(
     maximum_attempts=4,
     non_retryable_error_types=[NON_RETRYABLE],
 )
+
+
+# How a step fails: local activities surface the activity's own ApplicationError,
+# regular ones an ActivityError, Nexus calls a NexusOperationError.
+STEP_FAILURES = (ActivityError, ApplicationError, NexusOperationError, TemporalTimeoutError)
 
 
 class CarriedState(BaseModel):
@@ -142,7 +148,7 @@ class NexusConversation:
             self.progress = Progress(state="thinking", message_id=message.id, step=step)
             try:
                 response = await self._call_llm(specs)
-            except ActivityError as exc:
+            except STEP_FAILURES as exc:
                 text, error = f"The model could not answer: {root_message(exc)}", True
                 break
             self.memory.add(
@@ -214,7 +220,7 @@ class NexusConversation:
         try:
             outcome = await self._execute(route, request)
             result, ok = outcome.result, True
-        except (ActivityError, NexusOperationError) as exc:
+        except STEP_FAILURES as exc:
             result, ok = {"error": root_message(exc)}, False
         record = ToolCallRecord(
             service=route.service,

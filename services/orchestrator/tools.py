@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from services.orchestrator import calculator
-from services.tools.base import SAMPLE_DATA, Tool, ToolResult
+from services.tools.base import SAMPLE_DATA, Tool, ToolInput, ToolResult
 from services.tools.sample import fraction, pick
 
 TEAM = "orchestrator"
 
 
-class CalculatorInput(BaseModel):
+class CalculatorInput(ToolInput):
     expression: str = Field(
         description="Arithmetic expression, e.g. '125 * 8' or '(2 + 3) ** 2 / 4'.", max_length=200
     )
@@ -21,7 +21,7 @@ async def calculate(args: CalculatorInput) -> ToolResult:
     return {"expression": args.expression, "result": calculator.tidy(calculator.evaluate(args.expression))}
 
 
-class WeatherInput(BaseModel):
+class WeatherInput(ToolInput):
     city: str = Field(description="City name, e.g. 'San Francisco'.", min_length=1, max_length=80)
 
 

@@ -7,13 +7,19 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 # Every result computed from sample data carries this, so neither the model nor
 # the user can mistake it for live data.
 SAMPLE_DATA = "sample data (deterministic demo values, not live)"
 
 MAX_ARGUMENTS_CHARS = 4_000
+
+
+class ToolInput(BaseModel):
+    """Base of every tool's input: unknown arguments are an error, not silently dropped."""
+
+    model_config = ConfigDict(extra="forbid")
 
 
 class ToolInputError(ValueError):

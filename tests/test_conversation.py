@@ -1,0 +1,148 @@
+"""The durable conversation on the real dev server: memory, idempotence, queueing,
+continue-as-new, Nexus routing, and the failures a user can meet."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+from temporalio.api.enums.v1 import EventType
+from temporalio.api.operatorservice.v1 import DeleteNexusEndpointRequest, ListNexusEndpointsRequest
+from temporalio.client import Client
+
+from services import bootstrap, topology
+from services.orchestrator import client as conversation
+from services.orchestrator.client import MessageRejectedError
+from services.orchestrator.contract import workflow_id
+
+pytestmark = pytest.mark.server
+
+
+def new_session() -> str:
+    return f"test-{uuid.uuid4().hex[:8]}"
+
+
+async def test_memory_across_turns(agent_workers: Client) -> None:
+    session = new_session()
+    first = await conversation.send(agent_workers, session, "What's the stock price of TSLA?")
+    assert first.tool_calls[0].tool == "stock_price"
+    follow_up = await conversation.send(agent_workers, session, "and for AAPL?")
+    assert [(c.tool, c.arguments) for c in follow_up.tool_calls] == [("stock_price", {"ticker": "AAPL"})]
+    assert "AAPL" in follow_up.text
+    recall = await conversation.send(agent_workers, session, "What was my first question?")
+    assert recall.text == 'Your first question was: "What\'s the stock price of TSLA?"'
+    assert recall.tool_calls == []
+
+
+async def test_same_message_id_is_answered_once(agent_workers: Client) -> None:
+    session = new_session()
+    first = await conversation.send(agent_workers, session, "What is 6 * 7?", message_id="m-1")
+    again = await conversation.send(agent_workers, session, "What is 6 * 7?", message_id="m-1")
+    assert again == first
+    transcript = await conversation.transcript(agent_workers, session)
+    assert [entry.message_id for entry in transcript] == ["m-1"]
+
+
+async def test_concurrent_messages_each_get_their_own_reply_in_order(agent_workers: Client) -> None:
+    session = new_session()
+    questions = [f"What is {n} * 10?" for n in range(1, 6)]
+    replies = await asyncio.gather(
+        *(conversation.send(agent_workers, session, q, message_id=f"q{n}") for n, q in enumerate(questions))
+    )
+    for n, reply in enumerate(replies):
+        assert reply.message_id == f"q{n}"
+        assert f"**{(n + 1) * 10}**" in reply.text
+    transcript = await conversation.transcript(agent_workers, session)
+    assert sorted(entry.message_id for entry in transcript) == [f"q{n}" for n in range(5)]
+    finished = [entry.reply.finished_at for entry in transcript if entry.reply]
+    assert finished == sorted(finished)  # one turn at a time
+
+
+async def test_memory_survives_continue_as_new(agent_workers: Client) -> None:
+    session = new_session()
+    await conversation.send(agent_workers, session, "What is 125 * 8?", turns_per_run=2)
+    first_run = (await agent_workers.get_workflow_handle(workflow_id(session)).describe()).run_id
+    for n in range(4):
+        await conversation.send(agent_workers, session, f"What is {n} + 1?", turns_per_run=2)
+    handle = agent_workers.get_workflow_handle(workflow_id(session))
+    assert (await handle.describe()).run_id != first_run
+    recall = await conversation.send(agent_workers, session, "What was my first question?", turns_per_run=2)
+    assert recall.text == 'Your first question was: "What is 125 * 8?"'
+    progress = await conversation.progress(agent_workers, session)
+    assert progress.total_turns == 6
+    assert progress.run_turns < 6
+    transcript = await conversation.transcript(agent_workers, session)
+    assert len(transcript) == 6
+
+
+async def test_remote_tools_are_nexus_operations_into_the_team_namespaces(agent_workers: Client) -> None:
+    session = new_session()
+    reply = await conversation.send(agent_workers, session, "TSLA price and my IP")
+    assert {(c.service, c.tool, c.transport) for c in reply.tool_calls} == {
+        ("finance", "stock_price", "nexus"),
+        ("it", "get_ip", "nexus"),
+    }
+    endpoints = set()
+    async for event in agent_workers.get_workflow_handle(workflow_id(session)).fetch_history_events():
+        if event.event_type == EventType.EVENT_TYPE_NEXUS_OPERATION_SCHEDULED:
+            attributes = event.nexus_operation_scheduled_event_attributes
+            if attributes.operation == "execute_tool":
+                endpoints.add(attributes.endpoint)
+    assert endpoints == {"it-nexus-endpoint", "finance-nexus-endpoint"}
+    for team in ("it", "finance"):
+        namespace = topology.TEAMS[team].namespace
+        team_client = Client(agent_workers.service_client, namespace=namespace)
+        runs = [w async for w in team_client.list_workflows("WorkflowType = 'dagent.ToolWorkflow'")]
+        assert runs, f"no tool workflow ran in {namespace}"
+
+
+async def test_bad_input_is_rejected_and_nothing_is_lost(agent_workers: Client) -> None:
+    session = new_session()
+    await conversation.send(agent_workers, session, "What is 1 + 1?")
+    for bad in ("", "   ", "x" * 40_000):
+        with pytest.raises(MessageRejectedError):
+            await conversation.send(agent_workers, session, bad)
+    division = await conversation.send(agent_workers, session, "What is 1 / 0?")
+    assert "Division by zero" in division.text
+    assert not division.tool_calls[0].ok
+    bad_key = await conversation.send(agent_workers, session, "Get JIRA metrics for project DEMO-99999999")
+    assert "Jira" in bad_key.text
+    transcript = await conversation.transcript(agent_workers, session)
+    assert len(transcript) == 3
+
+
+async def test_missing_endpoint_is_a_clear_answer_not_a_stuck_workflow(agent_workers: Client) -> None:
+    found = await agent_workers.operator_service.list_nexus_endpoints(
+        ListNexusEndpointsRequest(name=topology.FINANCE.nexus_endpoint)
+    )
+    endpoint = found.endpoints[0]
+    await agent_workers.operator_service.delete_nexus_endpoint(
+        DeleteNexusEndpointRequest(id=endpoint.id, version=endpoint.version)
+    )
+    try:
+        session = new_session()
+        reply = await asyncio.wait_for(
+            conversation.send(agent_workers, session, "What's the stock price of TSLA?"), 30
+        )
+        assert "not available" in reply.text
+        progress = await conversation.progress(agent_workers, session)
+        assert "finance-nexus-endpoint" in progress.unavailable["finance"]
+        local = await conversation.send(agent_workers, session, "What is 2 * 21?")
+        assert "**42**" in local.text
+    finally:
+        await bootstrap.ensure_topology(agent_workers)
+
+
+async def test_tool_catalog_is_discovered_live(agent_workers: Client) -> None:
+    catalog = await conversation.tool_catalog(agent_workers)
+    assert {(t.service, t.name, t.transport) for t in catalog.tools} == {
+        ("orchestrator", "calculator", "local"),
+        ("orchestrator", "weather", "local"),
+        ("it", "get_ip", "nexus"),
+        ("it", "jira_metrics", "nexus"),
+        ("finance", "stock_price", "nexus"),
+        ("finance", "calculate_roi", "nexus"),
+    }
+    assert catalog.unavailable == {}
+    assert all(t.description for t in catalog.tools)
