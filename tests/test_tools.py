@@ -177,7 +177,7 @@ def test_arguments_are_validated_before_any_work() -> None:
 
 
 def test_unknown_tool_names_the_known_ones() -> None:
-    with pytest.raises(ToolInputError, match="Tool 'stock_prise' not found; known tools: .*stock_price"):
+    with pytest.raises(ToolInputError, match=r"Tool 'stock_prise' not found; known tools: .*stock_price"):
         get_tool("stock_prise")
     with pytest.raises(ToolInputError, match="known tools: get_ip, jira_metrics"):
         get_tool("stock_price", team="it")

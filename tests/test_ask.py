@@ -1,0 +1,157 @@
+"""The reference README's sample questions, asked as a user would: `dagent ask --json`
+against a real stack, answered by the right tool on the right service and transport."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client
+
+from services.orchestrator.contract import workflow_id
+from tests.helpers import Stack
+
+pytestmark = pytest.mark.stack
+
+PATTERNS = ["nexus"]
+
+
+@pytest.fixture(scope="module", params=PATTERNS)
+def running_stack(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stack]:
+    stack = Stack(home=tmp_path_factory.mktemp(f"ask-{request.param}") / "home")
+    try:
+        stack.run("up", "--pattern", request.param, check=True)
+        yield stack
+    finally:
+        stack.run("down")
+        assert stack.kill_leftovers() == []
+
+
+def ask(stack: Stack, question: str, *extra: str) -> dict[str, Any]:
+    result = stack.run("ask", question, "--json", *extra, check=True)
+    return json.loads(result.stdout)  # type: ignore[no-any-return]
+
+
+SAMPLES = [
+    ("What is 125 * 8?", "orchestrator", "calculator", "local", ["1000"]),
+    (
+        "What's the weather like in San Francisco?",
+        "orchestrator",
+        "weather",
+        "local",
+        ["San Francisco", "sample data"],
+    ),
+    ("What is my IP address?", "it", "get_ip", "nexus", []),
+    (
+        "Get JIRA metrics for project DEMO-456",
+        "it",
+        "jira_metrics",
+        "nexus",
+        ["DEMO-456", "open", "sample data"],
+    ),
+    ("What's the stock price of TSLA?", "finance", "stock_price", "nexus", ["TSLA", "$", "sample data"]),
+    (
+        "Calculate ROI for $10,000 at 5% over 10 years",
+        "finance",
+        "calculate_roi",
+        "nexus",
+        ["16,288.95", "6,288.95"],
+    ),
+]
+
+
+@pytest.mark.parametrize(("question", "service", "tool", "transport", "expected"), SAMPLES)
+def test_sample_question(
+    running_stack: Stack, question: str, service: str, tool: str, transport: str, expected: list[str]
+) -> None:
+    answer = ask(running_stack, question)
+    assert [(c["service"], c["tool"], c["transport"]) for c in answer["tool_calls"]] == [
+        (service, tool, transport)
+    ]
+    call = answer["tool_calls"][0]
+    assert call["ok"]
+    for text in expected:
+        assert text in answer["answer"]
+    assert answer["session"]
+    assert answer["timings"]["total_ms"] > 0
+    if tool == "get_ip":
+        assert call["result"]["primary_address"] in answer["answer"]
+    if tool == "calculate_roi":
+        assert call["result"]["final_value"] == 16288.95
+    if transport == "nexus":
+        endpoints = asyncio.run(nexus_endpoints(running_stack, answer["session"]))
+        assert endpoints == {f"{service}-nexus-endpoint"}
+
+
+async def nexus_endpoints(stack: Stack, session: str) -> set[str]:
+    client = await Client.connect(f"127.0.0.1:{stack.temporal_port}")
+    found = set()
+    async for event in client.get_workflow_handle(workflow_id(session)).fetch_history_events():
+        if event.event_type == EventType.EVENT_TYPE_NEXUS_OPERATION_SCHEDULED:
+            attributes = event.nexus_operation_scheduled_event_attributes
+            if attributes.operation == "execute_tool":
+                found.add(attributes.endpoint)
+    return found
+
+
+def test_follow_up_in_the_same_session(running_stack: Stack) -> None:
+    first = ask(running_stack, "What's the stock price of TSLA?")
+    session = first["session"]
+    second = ask(running_stack, "and for AAPL?", "--session", session)
+    assert second["session"] == session
+    assert second["tool_calls"][0]["arguments"] == {"ticker": "AAPL"}
+    third = ask(running_stack, "what was my first question?", "--session", session)
+    assert "What's the stock price of TSLA?" in third["answer"]
+
+
+def test_same_message_id_twice_is_answered_once(running_stack: Stack) -> None:
+    first = ask(running_stack, "What is 3 * 3?", "--message-id", "fixed-id-1")
+    again = ask(running_stack, "What is 3 * 3?", "--message-id", "fixed-id-1", "--session", first["session"])
+    assert again["answer"] == first["answer"]
+    assert again["timings"]["workflow_ms"] == first["timings"]["workflow_ms"]
+
+
+def test_tools_list_shows_live_services(running_stack: Stack) -> None:
+    catalog = json.loads(running_stack.run("tools", "list", "--json", check=True).stdout)
+    assert {(t["service"], t["tool"], t["transport"]) for t in catalog["tools"]} == {
+        ("orchestrator", "calculator", "local"),
+        ("orchestrator", "weather", "local"),
+        ("it", "get_ip", "nexus"),
+        ("it", "jira_metrics", "nexus"),
+        ("finance", "stock_price", "nexus"),
+        ("finance", "calculate_roi", "nexus"),
+    }
+    assert catalog["unavailable"] == {}
+    table = running_stack.run("tools", "list", check=True).stdout
+    assert "calculate_roi" in table
+
+
+def test_a_crashed_worker_mid_session_loses_nothing(running_stack: Stack) -> None:
+    first = ask(running_stack, "What is 1 + 1?")
+    orchestrator = running_stack.component("orchestrator")
+    os.kill(orchestrator["pid"], signal.SIGKILL)
+    # The supervisor restarts it; the same session continues with its memory.
+    second = ask(running_stack, "what was my first question?", "--session", first["session"])
+    assert "What is 1 + 1?" in second["answer"]
+
+
+def test_bad_input_gets_one_clear_line(running_stack: Stack) -> None:
+    empty = running_stack.run("ask", "   ")
+    assert empty.returncode == 1
+    assert "The message is empty" in empty.stderr
+    assert "Traceback" not in empty.stderr
+
+
+def test_ask_without_a_stack_says_how_to_start_it(stack: Stack) -> None:
+    result = stack.run("ask", "What is 1 + 1?")
+    assert result.returncode == 1
+    assert "dagent up" in result.stderr
+    assert "Traceback" not in result.stderr
