@@ -11,6 +11,7 @@ import logging
 import os
 import signal
 import socket
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -108,20 +109,18 @@ async def run_worker(name: str, settings: DagentSettings, client: Client | None 
         known = ", ".join(topology.WORKERS)
         raise ConfigError(f"Unknown worker '{name}'; known workers: {known}.")
     placement = topology.WORKERS[name]
+    loop = asyncio.get_running_loop()
+    warm_up = _warm_up(loop) if name == "orchestrator" else None
     if client is None:
         client = await temporal.connect(placement.namespace)
     stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     watchdog = asyncio.create_task(_watch_supervisor(stop))
     worker = build_worker(name, client, settings)
-    if name == "orchestrator":
-        # LiteLLM takes seconds to import: load it while the worker starts polling,
-        # not on the first turn.
-        from services.orchestrator.llm import load_litellm
-
-        warm_up = loop.run_in_executor(None, load_litellm)
+    if warm_up is not None:
+        # Polling starts now; a turn that arrives before the import is done waits
+        # for it. Gating readiness on it would add ~3-4 s to every `dagent up`.
         warm_up.add_done_callback(lambda _: logger.info("LiteLLM loaded"))
     logger.info(
         "worker %s polling %s/%s (model %s)",
@@ -138,6 +137,28 @@ async def run_worker(name: str, settings: DagentSettings, client: Client | None 
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)
     logger.info("worker %s stopped", name)
+
+
+def _warm_up(loop: asyncio.AbstractEventLoop) -> asyncio.Future[None]:
+    """Import LiteLLM (seconds) in a thread, overlapping the connection to Temporal.
+
+    A daemon thread, so a worker told to stop mid-import exits at once instead
+    of waiting for the import to finish.
+    """
+    from services.orchestrator.llm import load_litellm
+
+    done: asyncio.Future[None] = loop.create_future()
+
+    def finish() -> None:
+        if not done.done():
+            done.set_result(None)
+
+    def load() -> None:
+        load_litellm()
+        loop.call_soon_threadsafe(finish)
+
+    threading.Thread(target=load, name="litellm-import", daemon=True).start()
+    return done
 
 
 async def _watch_supervisor(stop: asyncio.Event) -> None:
