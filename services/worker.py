@@ -7,6 +7,7 @@ can run the same thing on its own against any Temporal server.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
@@ -155,7 +156,8 @@ def _warm_up(loop: asyncio.AbstractEventLoop) -> asyncio.Future[None]:
 
     def load() -> None:
         load_litellm()
-        loop.call_soon_threadsafe(finish)
+        with contextlib.suppress(RuntimeError):  # the worker stopped meanwhile
+            loop.call_soon_threadsafe(finish)
 
     threading.Thread(target=load, name="litellm-import", daemon=True).start()
     return done

@@ -23,7 +23,9 @@ TOOL_RETRY = RetryPolicy(
 class ToolWorkflow:
     @workflow.run
     async def run(self, call: ToolCall) -> ToolOutcome:
-        return await workflow.execute_activity_method(
+        # A local activity: tools are short, and skipping the activity task
+        # round trip through the server takes ~15 ms off every remote tool call.
+        return await workflow.execute_local_activity_method(
             ToolActivities.run_tool,
             call,
             start_to_close_timeout=timedelta(seconds=10),
