@@ -68,8 +68,8 @@ def test_swapping_pattern_changes_only_the_orchestrator() -> None:
 def test_model_change_restarts_workers_not_the_server() -> None:
     before = {s.name: s.fingerprint for s in components_for(config(), PATHS)}
     after = {s.name: s.fingerprint for s in components_for(config(model="openai/gpt-4o-mini"), PATHS)}
-    assert before["temporal"] == after["temporal"]
-    assert before["orchestrator"] != after["orchestrator"]
+    changed = {name for name in after if before[name] != after[name]}
+    assert changed == {"orchestrator"}
 
 
 def test_restart_backoff_grows_then_gives_up() -> None:

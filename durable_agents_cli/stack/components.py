@@ -67,7 +67,6 @@ def components_for(config: StackConfig, paths: StackPaths) -> list[ComponentSpec
     """Temporal first (when embedded), then workers, then MCP servers."""
     child_env = {
         "DAGENT_HOME": str(paths.home),
-        "DAGENT_MODEL": config.model,
         "DAGENT_LOG_LEVEL": config.log_level,
         "TEMPORAL_ADDRESS": config.temporal_address,
     }
@@ -77,7 +76,9 @@ def components_for(config: StackConfig, paths: StackPaths) -> list[ComponentSpec
     for name, placement in topology.WORKERS.items():
         env = dict(child_env)
         if name == "orchestrator":
+            # Only the orchestrator depends on these, so only it restarts when they change.
             env["DAGENT_PATTERN"] = config.pattern
+            env["DAGENT_MODEL"] = config.model
         specs.append(
             ComponentSpec(
                 name=name,
