@@ -75,7 +75,9 @@ async def throughput(client: object, conversations: int, turns_each: int) -> flo
 
 
 async def measure(stack: Stack, turns: int, conversations: int) -> None:
-    client = await temporal.connect(topology.ORCHESTRATOR_NAMESPACE, address=f"127.0.0.1:{stack.temporal_port}")
+    client = await temporal.connect(
+        topology.ORCHESTRATOR_NAMESPACE, address=f"127.0.0.1:{stack.temporal_port}"
+    )
     await asyncio.sleep(5)  # let the orchestrator finish importing LiteLLM
     baseline = await ping_baseline(client, turns)
     local = await timed_turns(client, LOCAL, turns)
@@ -85,8 +87,13 @@ async def measure(stack: Stack, turns: int, conversations: int) -> None:
     print(f"{turns} turns each; throughput: {conversations} conversations x 5 turns")
     print("| measure | p50 | p90 | vs ping workflow |")
     print("|---|---|---|---|")
-    for label, values in (("ping workflow (baseline)", baseline), ("local-tool turn", local), ("remote-tool turn (Nexus)", remote)):
-        print(f"| {label} | {statistics.median(values):.0f} ms | {percentile(values, 0.9):.0f} ms | {statistics.median(values) / base:.1f}x |")
+    for label, values in (
+        ("ping workflow (baseline)", baseline),
+        ("local-tool turn", local),
+        ("remote-tool turn (Nexus)", remote),
+    ):
+        p50 = statistics.median(values)
+        print(f"| {label} | {p50:.0f} ms | {percentile(values, 0.9):.0f} ms | {p50 / base:.1f}x |")
     print(f"| {conversations} concurrent conversations | {rate:.1f} turns/s | | |")
 
 

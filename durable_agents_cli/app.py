@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import os
 import sys
 
 import typer
@@ -23,11 +25,35 @@ serve.register(app)
 
 
 def main() -> None:
+    code = run()
+    # End deliberately: an interpreter that used a Temporal client can crash
+    # while tearing the client's runtime down (sdk-python issue 300), turning
+    # a successful command into a segfault exit code.
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+def run() -> int:
+    """Run the CLI and return its exit code; user errors become one line on stderr."""
     try:
         app()
+    except SystemExit as exc:
+        return _exit_code(exc.code)
     except DagentError as exc:
         console.error(str(exc))
-        sys.exit(1)
+        return 1
     except KeyboardInterrupt:
         console.err.print("Interrupted.")
-        sys.exit(130)
+        return 130
+    return 0
+
+
+def _exit_code(code: object) -> int:
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code
+    print(code, file=sys.stderr)
+    return 1

@@ -155,3 +155,15 @@ def test_ask_without_a_stack_says_how_to_start_it(stack: Stack) -> None:
     assert result.returncode == 1
     assert "dagent up" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_tools_list_marks_a_silent_service_unavailable(running_stack: Stack) -> None:
+    it = running_stack.component("it")
+    os.kill(it["pid"], signal.SIGSTOP)  # alive but silent: no restart, no answer
+    try:
+        catalog = json.loads(running_stack.run("tools", "list", "--json", check=True).stdout)
+    finally:
+        os.kill(it["pid"], signal.SIGCONT)
+    assert "it" in catalog["unavailable"]
+    services = {t["service"] for t in catalog["tools"]}
+    assert services == {"orchestrator", "finance"}

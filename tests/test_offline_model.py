@@ -153,3 +153,16 @@ def test_runs_through_the_real_litellm_code_path() -> None:
     assert json.loads(next(c for c in response.tool_calls if c.name == "stock_price").arguments) == {
         "ticker": "TSLA"
     }
+
+
+def test_a_model_that_cannot_work_fails_without_retries() -> None:
+    from temporalio.exceptions import ApplicationError
+
+    with pytest.raises(ApplicationError) as caught:
+        asyncio.run(
+            LlmActivities("no-such-provider-model").call_llm(
+                LlmRequest(messages=[ChatMessage(role="user", content="hi")])
+            )
+        )
+    assert caught.value.non_retryable
+    assert "no-such-provider-model" in caught.value.message
