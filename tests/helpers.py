@@ -15,8 +15,22 @@ from pathlib import Path
 from typing import Any
 
 import psutil
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client
 
 from durable_agents_cli.stack.processes import port_is_free
+from services.orchestrator.contract import workflow_id
+
+
+async def tool_endpoints(client: Client, session: str) -> set[str]:
+    """The Nexus endpoints a conversation's history shows `execute_tool` operations on."""
+    found = set()
+    async for event in client.get_workflow_handle(workflow_id(session)).fetch_history_events():
+        if event.event_type == EventType.EVENT_TYPE_NEXUS_OPERATION_SCHEDULED:
+            attributes = event.nexus_operation_scheduled_event_attributes
+            if attributes.operation == "execute_tool":
+                found.add(attributes.endpoint)
+    return found
 
 
 def free_port() -> int:

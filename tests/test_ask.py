@@ -11,11 +11,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
-from services.orchestrator.contract import workflow_id
-from tests.helpers import Stack
+from tests.helpers import Stack, tool_endpoints
 
 pytestmark = pytest.mark.stack
 
@@ -92,14 +90,7 @@ def test_sample_question(
 
 
 async def nexus_endpoints(stack: Stack, session: str) -> set[str]:
-    client = await Client.connect(f"127.0.0.1:{stack.temporal_port}")
-    found = set()
-    async for event in client.get_workflow_handle(workflow_id(session)).fetch_history_events():
-        if event.event_type == EventType.EVENT_TYPE_NEXUS_OPERATION_SCHEDULED:
-            attributes = event.nexus_operation_scheduled_event_attributes
-            if attributes.operation == "execute_tool":
-                found.add(attributes.endpoint)
-    return found
+    return await tool_endpoints(await Client.connect(f"127.0.0.1:{stack.temporal_port}"), session)
 
 
 def test_follow_up_in_the_same_session(running_stack: Stack) -> None:

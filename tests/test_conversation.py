@@ -7,7 +7,6 @@ import asyncio
 import uuid
 
 import pytest
-from temporalio.api.enums.v1 import EventType
 from temporalio.api.operatorservice.v1 import DeleteNexusEndpointRequest, ListNexusEndpointsRequest
 from temporalio.client import Client
 
@@ -15,6 +14,7 @@ from services import bootstrap, topology
 from services.orchestrator import client as conversation
 from services.orchestrator.client import MessageRejectedError
 from services.orchestrator.contract import workflow_id
+from tests.helpers import tool_endpoints
 
 pytestmark = pytest.mark.server
 
@@ -83,12 +83,7 @@ async def test_remote_tools_are_nexus_operations_into_the_team_namespaces(agent_
         ("finance", "stock_price", "nexus"),
         ("it", "get_ip", "nexus"),
     }
-    endpoints = set()
-    async for event in agent_workers.get_workflow_handle(workflow_id(session)).fetch_history_events():
-        if event.event_type == EventType.EVENT_TYPE_NEXUS_OPERATION_SCHEDULED:
-            attributes = event.nexus_operation_scheduled_event_attributes
-            if attributes.operation == "execute_tool":
-                endpoints.add(attributes.endpoint)
+    endpoints = await tool_endpoints(agent_workers, session)
     assert endpoints == {"it-nexus-endpoint", "finance-nexus-endpoint"}
     for team in ("it", "finance"):
         namespace = topology.TEAMS[team].namespace
