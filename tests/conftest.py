@@ -13,7 +13,6 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
 from durable_agents_cli.stack.components import temporal_binary
-from durable_agents_cli.stack.processes import port_accepts
 from services import bootstrap, temporal, topology
 from services.settings import DagentSettings
 from services.worker import run_worker
@@ -36,10 +35,12 @@ def dev_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         stdin=subprocess.DEVNULL,
         start_new_session=True,
     )
+    address = f"127.0.0.1:{port}"
     try:
-        eventually(lambda: port_accepts(port) or process.poll() is not None, timeout=30)
+        # The port opens before the frontend serves: wait for a real health check.
+        eventually(lambda: process.poll() is not None or _serving(address), timeout=30)
         assert process.poll() is None, (directory / "temporal.log").read_text()
-        yield f"127.0.0.1:{port}"
+        yield address
     finally:
         process.terminate()
         try:
@@ -48,6 +49,17 @@ def dev_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             process.kill()
             process.wait()
         log.close()
+
+
+def _serving(address: str) -> bool:
+    check = subprocess.run(
+        [temporal_binary(), "operator", "cluster", "health", "--address", address],
+        capture_output=True,
+        text=True,
+        timeout=10,
+        check=False,
+    )
+    return check.returncode == 0 and "SERVING" in check.stdout
 
 
 @pytest.fixture
