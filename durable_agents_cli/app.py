@@ -9,7 +9,7 @@ import sys
 import typer
 
 from durable_agents_cli import console
-from durable_agents_cli.commands import agent, serve, stack
+from durable_agents_cli.commands import agent, chat, serve, stack
 from services.errors import DagentError
 
 app = typer.Typer(
@@ -21,6 +21,7 @@ app = typer.Typer(
 )
 stack.register(app)
 agent.register(app)
+chat.register(app)
 serve.register(app)
 
 

@@ -1,0 +1,102 @@
+"""The chat backend on a running stack: the conversation API plus the session bookkeeping."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from pathlib import Path
+
+from temporalio.client import Client
+from temporalio.service import RPCError
+
+from durable_agents_cli.chat.repl import SessionInfo
+from durable_agents_cli.stack.state import StackState
+from services.errors import StackNotRunningError
+from services.orchestrator import client as conversation
+from services.orchestrator.contract import Progress, Reply, TranscriptEntry, workflow_id
+from services.orchestrator.discovery import ToolCatalogResult
+
+PROGRESS_INTERVAL = 0.1
+
+
+class TemporalChatBackend:
+    def __init__(
+        self, client: Client, state: StackState, session: str, last_session_file: Path, turns_per_run: int
+    ) -> None:
+        self.client = client
+        self.state = state
+        self._session = session
+        self.last_session_file = last_session_file
+        self.turns_per_run = turns_per_run
+        self._remember()
+
+    @property
+    def session(self) -> str:
+        return self._session
+
+    async def send(self, text: str, on_progress: Callable[[Progress], None]) -> Reply:
+        watcher = asyncio.create_task(self._watch(on_progress))
+        try:
+            return await conversation.send(
+                self.client,
+                self._session,
+                text,
+                message_id=conversation.new_message_id(),
+                turns_per_run=self.turns_per_run,
+            )
+        except (RPCError, RuntimeError) as exc:
+            raise self._lost(exc) from None
+        finally:
+            watcher.cancel()
+
+    async def _watch(self, on_progress: Callable[[Progress], None]) -> None:
+        while True:
+            # Not there yet (first message) or momentarily unreachable: try again.
+            with contextlib.suppress(RPCError, RuntimeError):
+                on_progress(await conversation.progress(self.client, self._session))
+            await asyncio.sleep(PROGRESS_INTERVAL)
+
+    async def history(self) -> list[TranscriptEntry]:
+        try:
+            return await conversation.transcript(self.client, self._session)
+        except RuntimeError as exc:
+            raise self._lost(exc) from None
+
+    async def tools(self) -> ToolCatalogResult:
+        try:
+            return await conversation.tool_catalog(self.client)
+        except (RPCError, RuntimeError) as exc:
+            raise self._lost(exc) from None
+
+    def info(self) -> SessionInfo:
+        config = self.state.config
+        web_ui = None
+        if config.ui_url:
+            web_ui = f"{config.ui_url}/namespaces/default/workflows/{workflow_id(self._session)}"
+        return SessionInfo(session=self._session, pattern=config.pattern, model=config.model, web_ui=web_ui)
+
+    def new_session(self) -> str:
+        self._session = conversation.new_session_id()
+        self._remember()
+        return self._session
+
+    def _remember(self) -> None:
+        with contextlib.suppress(OSError):
+            self.last_session_file.parent.mkdir(parents=True, exist_ok=True)
+            self.last_session_file.write_text(self._session)
+
+    def _lost(self, exc: Exception) -> StackNotRunningError:
+        return StackNotRunningError(
+            f"Lost contact with Temporal at {self.state.config.temporal_address} ({exc}). "
+            "Is the stack down? Check 'dagent status'; a message that reached the server "
+            "is answered anyway and shows in /history."
+        )
+
+
+def last_session(path: Path) -> str | None:
+    try:
+        text = path.read_text().strip()
+    except OSError:
+        return None
+    return text or None

@@ -1,0 +1,143 @@
+"""The chat's terminal: line editing and history of inputs, live status, Markdown answers."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+
+from rich.console import Console
+from rich.markdown import Markdown
+from rich.status import Status
+from rich.text import Text
+
+from durable_agents_cli import render_agent
+from durable_agents_cli.chat.repl import SessionInfo
+from services.orchestrator.contract import Progress, Reply, TranscriptEntry
+from services.orchestrator.discovery import ToolCatalogResult
+
+PROMPT = "you › "
+CONTINUATION = "  … "
+
+
+def describe(progress: Progress) -> str:
+    if progress.state == "calling_tool":
+        return f"calling {progress.service}.{progress.tool} via {progress.transport}"
+    if progress.state == "thinking":
+        return "thinking" + (f" (step {progress.step})" if progress.step > 1 else "")
+    return "waiting for the agent" + (f" ({progress.queued} queued)" if progress.queued else "")
+
+
+class TerminalView:
+    def __init__(self, console: Console, history_file: Path, interactive: bool) -> None:
+        self.console = console
+        self.interactive = interactive
+        self.status: Status | None = None
+        self._prompt = self._make_prompt(history_file) if interactive else None
+
+    @staticmethod
+    def _make_prompt(history_file: Path) -> object:
+        from prompt_toolkit import PromptSession
+        from prompt_toolkit.history import FileHistory
+
+        history_file.parent.mkdir(parents=True, exist_ok=True)
+        return PromptSession(history=FileHistory(str(history_file)))
+
+    async def read(self) -> str | None:
+        lines: list[str] = []
+        while True:
+            line = await self._read_line(CONTINUATION if lines else PROMPT)
+            if line is None:
+                return "\n".join(lines) if lines else None
+            # A trailing backslash continues the message on the next line.
+            if line.endswith("\\"):
+                lines.append(line[:-1])
+                continue
+            lines.append(line)
+            return "\n".join(lines)
+
+    async def _read_line(self, prompt: str) -> str | None:
+        if self._prompt is None:
+            line = await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
+            return line.rstrip("\n") if line else None
+        while True:
+            try:
+                return str(await self._prompt.prompt_async(prompt))  # type: ignore[attr-defined]
+            except KeyboardInterrupt:
+                continue  # Ctrl-C at the prompt clears the line
+            except EOFError:
+                return None
+
+    def welcome(self, info: SessionInfo) -> None:
+        self.console.print(
+            Text.assemble(
+                ("dagent chat", "bold"),
+                f" · session {info.session} · pattern {info.pattern} · model {info.model}",
+            )
+        )
+        self.console.print(Text("/help for commands · Ctrl-D or /exit to leave", style="dim"))
+
+    def history(self, entries: list[TranscriptEntry]) -> None:
+        if not entries:
+            self.console.print(Text("(no messages yet in this session)", style="dim"))
+            return
+        for entry in entries:
+            self.console.print(Text("you: " + entry.question, style="bold cyan"))
+            if entry.reply is None:
+                self.console.print(Text("(still being answered)", style="dim"))
+                continue
+            self.console.print(Markdown(entry.reply.text))
+            for call in entry.reply.tool_calls:
+                self.console.print(render_agent.tool_line(call))
+
+    def progress(self, progress: Progress) -> None:
+        if not self.interactive:
+            return
+        if self.status is None:
+            self.status = self.console.status(describe(progress))
+            self.status.start()
+        else:
+            self.status.update(describe(progress))
+
+    def turn_done(self) -> None:
+        if self.status is not None:
+            self.status.stop()
+            self.status = None
+
+    def reply(self, reply: Reply, seconds: float) -> None:
+        self.console.print(render_agent.answer(reply, seconds))
+
+    def tools(self, catalog: ToolCatalogResult) -> None:
+        self.console.print(render_agent.catalog_table(catalog))
+        for service, reason in catalog.unavailable.items():
+            self.console.print(Text(f"{service}: {reason}", style="yellow"))
+
+    def session(self, info: SessionInfo) -> None:
+        rows = {
+            "session": info.session,
+            "pattern": info.pattern,
+            "model": info.model,
+            "Web UI": info.web_ui or "(not embedded: open your Temporal UI)",
+        }
+        for name, value in rows.items():
+            # Printed whole (no wrapping) so the link stays clickable.
+            self.console.print(Text.assemble((f"{name:<8}", "bold"), value), no_wrap=True, crop=False)
+
+    def help(self, lines: list[tuple[str, str]], unknown: str | None = None) -> None:
+        if unknown:
+            self.console.print(Text(f"Unknown command '{unknown}'. Commands:", style="yellow"))
+        for command, text in lines:
+            self.console.print(Text.assemble((f"{command:<10}", "bold"), text))
+        self.console.print(Text("End a line with \\ to continue the message on the next line.", style="dim"))
+
+    def interrupted(self, session: str) -> None:
+        self.console.print(
+            Text(
+                "Stopped waiting. The agent finishes this turn anyway: its reply shows in /history "
+                f"or when you reopen the session (dagent chat --session {session}).",
+                style="yellow",
+            )
+        )
+
+    def problem(self, message: str) -> None:
+        self.console.print(Text.assemble(("Error: ", "bold red"), message))

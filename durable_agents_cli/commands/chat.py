@@ -1,0 +1,71 @@
+"""`dagent chat`: parse, make sure the stack is up, run the loop."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+import time
+from typing import Annotated
+
+import typer
+from rich.prompt import Confirm
+
+from durable_agents_cli import console
+from durable_agents_cli.stack import control
+from durable_agents_cli.stack.paths import StackPaths
+from durable_agents_cli.stack.state import read_state
+from services.errors import StackNotRunningError
+from services.settings import load_settings
+
+
+def chat(
+    session: Annotated[str | None, typer.Option(help="Resume this session.", show_default=False)] = None,
+    new: Annotated[
+        bool, typer.Option("--new", help="Start a new session instead of resuming the last.")
+    ] = False,
+) -> None:
+    """Chat with the agent: live progress, Markdown answers, /help for commands."""
+    from durable_agents_cli.chat.backend import TemporalChatBackend, last_session
+    from durable_agents_cli.chat.repl import ChatLoop
+    from durable_agents_cli.chat.terminal import TerminalView
+    from durable_agents_cli.session import connect_to_stack
+    from services.orchestrator.client import new_session_id
+
+    settings = load_settings()
+    paths = StackPaths(settings.home)
+    interactive = sys.stdin.isatty()
+    _ensure_stack(paths, interactive)
+    last_file = paths.home / "chat" / "last_session"
+    resumed = session or (None if new else last_session(last_file))
+    session_id = resumed or new_session_id()
+
+    async def go() -> None:
+        client, state = await connect_to_stack(settings.home)
+        backend = TemporalChatBackend(client, state, session_id, last_file, settings.turns_per_run)
+        view = TerminalView(console.out, paths.home / "chat" / "input_history", interactive)
+        loop = ChatLoop(backend, view, time.monotonic)
+        asyncio.get_running_loop().add_signal_handler(signal.SIGINT, loop.interrupt)
+        await loop.run(show_history=resumed is not None)
+
+    asyncio.run(go())
+    console.out.print("Bye.")
+
+
+def _ensure_stack(paths: StackPaths, interactive: bool) -> None:
+    state = read_state(paths) if control.supervisor_alive(paths) else None
+    if state is not None and state.phase == "ready":
+        return
+    if not interactive:
+        raise StackNotRunningError(
+            "dagent is not running; start it with 'dagent up', then run 'dagent chat'."
+        )
+    if not Confirm.ask("dagent is not running. Start it now (dagent up)?", default=True, console=console.out):
+        raise StackNotRunningError("Not started; run 'dagent up' when you are ready.")
+    from durable_agents_cli.commands.stack import up
+
+    up()
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(chat)

@@ -1,0 +1,119 @@
+"""`dagent chat` in a real pseudo-terminal, on a real stack, as a user would drive it."""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Iterator
+
+import pexpect
+import pytest
+
+from tests.helpers import Stack
+
+pytestmark = pytest.mark.stack
+
+PROMPT = "you ›"
+ANSI = re.compile(r"\x1b\[[0-9;?]*[a-zA-Z]")
+
+
+SPAWNED: list[pexpect.spawn] = []
+
+
+@pytest.fixture(scope="module")
+def chat_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    stack = Stack(home=tmp_path_factory.mktemp("chat") / "home")
+    try:
+        stack.run("up", check=True)
+        yield stack
+    finally:
+        for child in SPAWNED:
+            child.close(force=True)  # a failed test may leave its chat open
+        stack.run("down")
+        assert stack.kill_leftovers() == []
+
+
+def open_chat(stack: Stack, *args: str) -> pexpect.spawn:
+    # prompt_toolkit asks the terminal where the cursor is; pexpect does not answer.
+    env = dict(stack.env, PROMPT_TOOLKIT_NO_CPR="1", TERM="xterm")
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "durable_agents_cli", "chat", *args],
+        env=env,
+        encoding="utf-8",
+        timeout=60,
+        dimensions=(50, 160),
+    )
+    SPAWNED.append(child)
+    return child
+
+
+def screen(child: pexpect.spawn) -> str:
+    return ANSI.sub("", str(child.before))
+
+
+def test_chat_answers_keeps_history_and_resumes(chat_stack: Stack) -> None:
+    chat = open_chat(chat_stack, "--new")
+    chat.expect(r"session ([0-9a-f]{12})")
+    session = chat.match.group(1)
+    chat.expect(PROMPT)
+    chat.sendline("What is 125 * 8?")
+    chat.expect(r"1000")
+    chat.expect("via local")
+    chat.expect(PROMPT)
+    chat.sendline("What's the stock price of TSLA?")
+    chat.expect("sample data")
+    chat.expect("via nexus")
+    chat.expect(PROMPT)
+    chat.sendline("/history")
+    chat.expect("What is 125 \\* 8\\?")  # the transcript, read back from the workflow
+    chat.expect("What's the stock price of TSLA\\?")
+    chat.expect(PROMPT)
+    chat.sendline("/exit")
+    chat.expect(pexpect.EOF)
+    chat.close()
+    assert chat.exitstatus == 0
+
+    resumed = open_chat(chat_stack, "--session", session)
+    resumed.expect(f"session {session}")
+    resumed.expect(PROMPT)
+    shown = screen(resumed)
+    assert "What is 125 * 8?" in shown
+    assert "1000" in shown
+    assert "What's the stock price of TSLA?" in shown
+    resumed.sendline("what was my first question?")
+    resumed.expect("Your first question was")
+    resumed.expect(PROMPT)
+    resumed.sendline("/session")
+    resumed.expect(f"workflows/dagent-chat-{session}")
+    resumed.expect(PROMPT)
+    resumed.sendeof()
+    resumed.expect(pexpect.EOF)
+    resumed.close()
+    assert resumed.exitstatus == 0
+
+
+def test_without_session_the_last_one_is_resumed(chat_stack: Stack) -> None:
+    first = open_chat(chat_stack, "--new")
+    first.expect(r"session ([0-9a-f]{12})")
+    session = first.match.group(1)
+    first.expect(PROMPT)
+    first.sendline("What is 6 * 7?")
+    first.expect("42")
+    first.expect(PROMPT)
+    first.sendline("/exit")
+    first.expect(pexpect.EOF)
+
+    again = open_chat(chat_stack)
+    again.expect(f"session {session}")
+    again.expect("42")
+    again.expect(PROMPT)
+    again.sendline("/exit")
+    again.expect(pexpect.EOF)
+
+
+def test_chat_without_a_stack_says_how_to_start_it(stack: Stack) -> None:
+    result = stack.run("chat")
+    assert result.returncode == 1
+    assert "dagent up" in result.stderr
+    assert "Traceback" not in result.stderr
