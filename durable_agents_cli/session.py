@@ -21,7 +21,9 @@ async def connect_to_stack(home: Path) -> tuple[Client, StackState]:
         )
     try:
         client = await temporal.connect(
-            topology.ORCHESTRATOR_NAMESPACE, address=state.config.temporal_address
+            topology.ORCHESTRATOR_NAMESPACE,
+            address=state.config.temporal_address,
+            runtime=temporal.quiet_runtime(),
         )
     except RuntimeError as exc:
         raise StackNotRunningError(

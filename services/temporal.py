@@ -12,6 +12,7 @@ from typing import Any
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.envconfig import ClientConfigProfile
+from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
 
 from services.errors import ConfigError
 
@@ -21,6 +22,17 @@ def _profile() -> ClientConfigProfile:
         return ClientConfigProfile.load()
     except Exception as exc:  # the loader raises plain RuntimeErrors
         raise ConfigError(f"Temporal environment configuration is invalid: {exc}") from None
+
+
+def quiet_runtime() -> Runtime:
+    """A runtime whose core logs only errors: for interactive front ends, where
+    the client's own retry warnings would spill over the user's screen."""
+    return Runtime(
+        telemetry=TelemetryConfig(
+            logging=LoggingConfig(filter=TelemetryFilter(core_level="ERROR", other_level="ERROR")),
+            metrics=None,
+        )
+    )
 
 
 def external_address() -> str | None:
