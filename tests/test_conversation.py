@@ -101,8 +101,14 @@ async def test_bad_input_is_rejected_and_nothing_is_lost(agent_workers: Client) 
     division = await conversation.send(agent_workers, session, "What is 1 / 0?")
     assert "Division by zero" in division.text
     assert not division.tool_calls[0].ok
-    bad_key = await conversation.send(agent_workers, session, "Get JIRA metrics for project DEMO-99999999")
-    assert "Jira" in bad_key.text
+    # Arguments the Finance service refuses: a non-retryable Nexus error, reported in the answer.
+    too_long = await conversation.send(
+        agent_workers, session, "Calculate ROI for $10,000 at 5% over 500 years"
+    )
+    call = too_long.tool_calls[0]
+    assert (call.service, call.transport, call.ok) == ("finance", "nexus", False)
+    assert "years" in call.result["error"]
+    assert "less than or equal to 100" in too_long.text
     transcript = await conversation.transcript(agent_workers, session)
     assert len(transcript) == 3
 
