@@ -48,6 +48,7 @@ class TemporalChatBackend:
                 text,
                 message_id=conversation.new_message_id(),
                 turns_per_run=self.turns_per_run,
+                pattern=self.state.config.pattern,
             )
         except (RPCError, RuntimeError) as exc:
             raise self._lost(exc) from None

@@ -35,7 +35,10 @@ def ask(
     session_id = session or conversation.new_session_id()
 
     async def go() -> tuple[Any, float]:
-        client, _ = await connect_to_stack(settings.home)
+        client, state = await connect_to_stack(settings.home)
+        pattern = state.config.pattern
+        if session is not None:
+            await conversation.check_session_pattern(client, session_id, pattern)
         loop = asyncio.get_running_loop()
         started = loop.time()
         try:
@@ -46,6 +49,7 @@ def ask(
                     question,
                     message_id=message_id,
                     turns_per_run=settings.turns_per_run,
+                    pattern=pattern,
                 ),
                 timeout,
             )

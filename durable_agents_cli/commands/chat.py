@@ -15,7 +15,7 @@ from durable_agents_cli import console
 from durable_agents_cli.stack import control
 from durable_agents_cli.stack.paths import StackPaths
 from durable_agents_cli.stack.state import read_state
-from services.errors import StackNotRunningError
+from services.errors import DagentError, StackNotRunningError
 from services.settings import load_settings
 
 
@@ -30,7 +30,7 @@ def chat(
     from durable_agents_cli.chat.repl import ChatLoop
     from durable_agents_cli.chat.terminal import TerminalView
     from durable_agents_cli.session import connect_to_stack
-    from services.orchestrator.client import new_session_id
+    from services.orchestrator.client import check_session_pattern, new_session_id
 
     settings = load_settings()
     paths = StackPaths(settings.home)
@@ -41,7 +41,16 @@ def chat(
     session_id = resumed or new_session_id()
 
     async def go() -> None:
+        nonlocal resumed, session_id
         client, state = await connect_to_stack(settings.home)
+        if resumed is not None:
+            try:
+                await check_session_pattern(client, session_id, state.config.pattern)
+            except DagentError:
+                if session is not None:
+                    raise
+                console.out.print("Your last session used another pattern; starting a new one.")
+                resumed, session_id = None, new_session_id()
         backend = TemporalChatBackend(client, state, session_id, last_file, settings.turns_per_run)
         view = TerminalView(console.out, paths.home / "chat" / "input_history", interactive)
         loop = ChatLoop(backend, view, time.monotonic)

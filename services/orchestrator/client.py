@@ -20,16 +20,16 @@ from services.orchestrator.contract import (
     PROGRESS_QUERY,
     SEND_UPDATE,
     TRANSCRIPT_QUERY,
-    WORKFLOW_NAME,
+    WORKFLOW_TYPES,
     Progress,
     Reply,
     TranscriptEntry,
     UserMessage,
     workflow_id,
 )
-from services.orchestrator.conversation import ConversationInput
 from services.orchestrator.discovery import ToolCatalogResult
 from services.orchestrator.failures import root_message
+from services.orchestrator.session import ConversationInput
 
 CATALOG_TIMEOUT = timedelta(seconds=20)
 
@@ -53,6 +53,7 @@ async def send(
     *,
     message_id: str | None = None,
     turns_per_run: int = 100,
+    pattern: str = "nexus",
 ) -> Reply:
     """Deliver `text` to the session (starting it if needed) and return its reply.
 
@@ -61,7 +62,7 @@ async def send(
     """
     message = UserMessage(id=message_id or new_message_id(), text=text)
     start: WithStartWorkflowOperation[Any, Any] = WithStartWorkflowOperation(
-        WORKFLOW_NAME,
+        WORKFLOW_TYPES[pattern],
         ConversationInput(session=session, turns_per_run=turns_per_run),
         id=workflow_id(session),
         task_queue=topology.ORCHESTRATOR_TASK_QUEUE,
@@ -78,6 +79,21 @@ async def send(
     except WorkflowUpdateFailedError as exc:
         raise MessageRejectedError(root_message(exc)) from None
     return reply
+
+
+async def check_session_pattern(client: Client, session: str, pattern: str) -> None:
+    """Refuse to continue a session that began under another pattern (its workflow
+    type is not served now, so its messages would wait in vain)."""
+    try:
+        description = await client.get_workflow_handle(workflow_id(session)).describe()
+    except RPCError:
+        return  # a new session
+    began = next((p for p, t in WORKFLOW_TYPES.items() if t == description.workflow_type), None)
+    if began is not None and began != pattern:
+        raise DagentError(
+            f"Session '{session}' began with the '{began}' pattern and the stack runs '{pattern}'; "
+            f"start a new session, or run 'dagent up --pattern {began}' to continue it."
+        )
 
 
 async def progress(client: Client, session: str) -> Progress:

@@ -13,7 +13,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-WORKFLOW_NAME = "dagent.Conversation"
+# One workflow type per agent pattern: a session stays with the pattern it began in.
+WORKFLOW_TYPES = {
+    "nexus": "dagent.Conversation",
+    "agents-nexus": "dagent.AgentsConversation",
+    "mcp": "dagent.McpConversation",
+}
 SEND_UPDATE = "send"
 PROGRESS_QUERY = "progress"
 TRANSCRIPT_QUERY = "transcript"

@@ -1,0 +1,165 @@
+"""What every conversation workflow shares, whatever its agent loop.
+
+Messages come in through the `send` update with a client-made id and are
+answered one at a time, in order; each `send` returns its own message's reply.
+Queries expose progress and transcript; a run continues as new after
+`turns_per_run` turns (or when Temporal suggests it), carrying its state. A
+pattern subclasses `Conversation` and implements `answer`. Workflow code only:
+no I/O.
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from typing import Any
+
+from pydantic import BaseModel, Field
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from services.orchestrator.contract import (
+        MAX_MESSAGE_CHARS,
+        PROGRESS_QUERY,
+        SEND_UPDATE,
+        TRANSCRIPT_QUERY,
+        Progress,
+        Reply,
+        ToolCallRecord,
+        TranscriptEntry,
+        UserMessage,
+    )
+    from services.orchestrator.discovery import ToolCatalogResult, discover
+    from services.orchestrator.memory import Memory
+
+TRANSCRIPT_KEPT = 200
+DEFAULT_TURNS_PER_RUN = 100
+
+
+class CarriedState(BaseModel):
+    memory: Memory = Field(default_factory=Memory)
+    # The Agents SDK's own conversation items (agents patterns only).
+    items: list[dict[str, Any]] = Field(default_factory=list)
+    transcript: list[TranscriptEntry] = Field(default_factory=list)
+    pending: list[UserMessage] = Field(default_factory=list)
+    total_turns: int = 0
+
+
+class ConversationInput(BaseModel):
+    session: str
+    turns_per_run: int = DEFAULT_TURNS_PER_RUN
+    state: CarriedState = Field(default_factory=CarriedState)
+
+
+class Answer(BaseModel):
+    text: str
+    tool_calls: list[ToolCallRecord] = Field(default_factory=list)
+    steps: int = 0
+    error: bool = False
+
+
+class Conversation:
+    """Base of the conversation workflows; subclasses add `@workflow.defn`."""
+
+    def __init__(self, request: ConversationInput) -> None:
+        self.request = request
+        self.memory = request.state.memory
+        self.items = request.state.items
+        self.transcript = request.state.transcript
+        self.pending = request.state.pending
+        self.total_turns = request.state.total_turns
+        self.replies = {e.message_id: e.reply for e in self.transcript if e.reply is not None}
+        self.run_turns = 0
+        self.catalog: ToolCatalogResult | None = None
+        self.progress = Progress()
+
+    @abstractmethod
+    async def answer(self, message: UserMessage, catalog: ToolCatalogResult) -> Answer:
+        """Run the agent loop for one message."""
+
+    async def loop(self) -> None:
+        while True:
+            await workflow.wait_condition(lambda: bool(self.pending) or self._time_to_roll_over())
+            if self.pending:
+                message = self.pending[0]
+                reply = await self._turn(message)
+                self._record(message, reply)
+                self.pending.pop(0)
+                continue
+            # Let every `send` return its reply before this run ends.
+            await workflow.wait_condition(workflow.all_handlers_finished)
+            if not self.pending:
+                workflow.continue_as_new(self._carry())
+
+    async def _turn(self, message: UserMessage) -> Reply:
+        started = workflow.now()
+        if self.catalog is None:
+            self.progress = Progress(state="thinking", message_id=message.id)
+            self.catalog = await discover(workflow.info().workflow_id)
+        answer = await self.answer(message, self.catalog)
+        self.progress = Progress()
+        return Reply(
+            message_id=message.id,
+            text=answer.text,
+            tool_calls=answer.tool_calls,
+            started_at=started,
+            finished_at=workflow.now(),
+            steps=answer.steps,
+            error=answer.error,
+        )
+
+    # -- messages in, replies out ----------------------------------------------
+
+    @workflow.update(name=SEND_UPDATE)
+    async def send(self, message: UserMessage) -> Reply:
+        if message.id not in self.replies and all(p.id != message.id for p in self.pending):
+            self.pending.append(message)
+        await workflow.wait_condition(lambda: message.id in self.replies)
+        return self.replies[message.id]
+
+    @send.validator
+    def _validate_send(self, message: UserMessage) -> None:
+        if not message.text.strip():
+            raise ValueError("The message is empty.")
+        if len(message.text) > MAX_MESSAGE_CHARS:
+            raise ValueError(f"The message is longer than {MAX_MESSAGE_CHARS} characters.")
+
+    @workflow.query(name=PROGRESS_QUERY)
+    def get_progress(self) -> Progress:
+        return self.progress.model_copy(
+            update={
+                "queued": max(0, len(self.pending) - (1 if self.progress.state != "idle" else 0)),
+                "run_turns": self.run_turns,
+                "total_turns": self.total_turns,
+                "unavailable": self.catalog.unavailable if self.catalog else {},
+            }
+        )
+
+    @workflow.query(name=TRANSCRIPT_QUERY)
+    def get_transcript(self) -> list[TranscriptEntry]:
+        return self.transcript
+
+    # -- bookkeeping -------------------------------------------------------------------
+
+    def _record(self, message: UserMessage, reply: Reply) -> None:
+        self.replies[message.id] = reply
+        self.transcript.append(TranscriptEntry(message_id=message.id, question=message.text, reply=reply))
+        self.run_turns += 1
+        self.total_turns += 1
+
+    def _time_to_roll_over(self) -> bool:
+        return self.run_turns >= self.request.turns_per_run or (
+            self.run_turns > 0 and workflow.info().is_continue_as_new_suggested()
+        )
+
+    def _carry(self) -> ConversationInput:
+        return ConversationInput(
+            session=self.request.session,
+            turns_per_run=self.request.turns_per_run,
+            state=CarriedState(
+                memory=self.memory,
+                items=self.items,
+                transcript=self.transcript[-TRANSCRIPT_KEPT:],
+                pending=self.pending,
+                total_turns=self.total_turns,
+            ),
+        )
