@@ -57,23 +57,51 @@ def parts_for(name: str, client: Client, settings: DagentSettings) -> WorkerPart
 
 def orchestrator_parts(client: Client, settings: DagentSettings) -> WorkerParts:
     from services.orchestrator import llm
-    from services.orchestrator.conversation import NexusConversation
     from services.orchestrator.discovery import ToolCatalogWorkflow
     from services.orchestrator.endpoints import EndpointActivities
     from services.toolservice.activities import ToolActivities
 
-    conversations: dict[str, type] = {"nexus": NexusConversation}
-    if settings.pattern not in conversations:
-        raise ConfigError(
-            f"The '{settings.pattern}' pattern is not available yet; available: {', '.join(conversations)}."
-        )
     return WorkerParts(
-        workflows=[conversations[settings.pattern], ToolCatalogWorkflow],
+        workflows=[conversation_class(settings.pattern), ToolCatalogWorkflow],
         activities=[
             llm.LlmActivities(settings.model).call_llm,
             ToolActivities("orchestrator").run_tool,
             EndpointActivities(client).missing_endpoints,
         ],
+    )
+
+
+def conversation_class(pattern: str) -> type:
+    if pattern == "nexus":
+        from services.orchestrator.conversation import NexusConversation
+
+        return NexusConversation
+    if pattern == "agents-nexus":
+        from services.orchestrator.agents_conversation import AgentsConversation
+
+        return AgentsConversation
+    raise ConfigError(f"The '{pattern}' pattern is not available yet; available: nexus, agents-nexus.")
+
+
+async def connect_worker_client(name: str, settings: DagentSettings, address: str | None = None) -> Client:
+    """The worker's client; the Agents SDK patterns' orchestrator gets the OpenAI Agents plugin."""
+    namespace = topology.WORKERS[name].namespace
+    if name != "orchestrator" or settings.pattern == "nexus":
+        return await temporal.connect(namespace, address=address)
+    # Quiet and offline: no trace export unless the user configured it.
+    os.environ.setdefault("OPENAI_AGENTS_DISABLE_TRACING", "1")
+    from temporalio.converter import DataConverter
+    from temporalio.openai_agents import OpenAIAgentsPlugin
+
+    from services.orchestrator.agents_model import ConfiguredModelProvider, model_activity_parameters
+
+    plugin = OpenAIAgentsPlugin(
+        model_params=model_activity_parameters(),
+        model_provider=ConfiguredModelProvider(settings.model),
+    )
+    # The plugin brings its own (pydantic-aware) payload converter.
+    return await temporal.connect(
+        namespace, address=address, data_converter=DataConverter.default, plugins=[plugin]
     )
 
 
@@ -113,7 +141,7 @@ async def run_worker(name: str, settings: DagentSettings, client: Client | None 
     loop = asyncio.get_running_loop()
     warm_up = _warm_up(loop) if name == "orchestrator" else None
     if client is None:
-        client = await temporal.connect(placement.namespace)
+        client = await connect_worker_client(name, settings)
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)

@@ -5,17 +5,20 @@ from __future__ import annotations
 import asyncio
 import subprocess
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import pytest_asyncio
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 
 from durable_agents_cli.stack.components import temporal_binary
 from services import bootstrap, temporal, topology
+from services.orchestrator import client as conversation
+from services.orchestrator.contract import Reply
 from services.settings import DagentSettings
-from services.worker import run_worker
+from services.worker import connect_worker_client, run_worker
 from tests.helpers import Stack, eventually, free_port
 
 
@@ -82,24 +85,34 @@ def stack(tmp_path: Path) -> Iterator[Stack]:
         assert not leftovers, f"'dagent down' left processes running: {leftovers}"
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def agent_workers(dev_server: str) -> AsyncIterator[Client]:
-    """The orchestrator, IT and Finance workers, in this process, on the real dev server.
+PATTERNS = ["nexus", "agents-nexus"]
 
-    Yields a client on the orchestrator's namespace; the workers stop at the end of the module.
-    """
+
+@dataclass
+class Agent:
+    """A client on the orchestrator's namespace, for the pattern its workers run."""
+
+    client: Client
+    pattern: str
+
+    async def send(self, session: str, text: str, **options: Any) -> Reply:
+        return await conversation.send(self.client, session, text, pattern=self.pattern, **options)
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session", params=PATTERNS)
+async def agent_workers(request: pytest.FixtureRequest, dev_server: str) -> AsyncIterator[Agent]:
+    """The orchestrator, IT and Finance workers, in this process, on the real dev server,
+    once per agent pattern; they stop at the end of the module."""
     base = await temporal.connect(topology.ORCHESTRATOR_NAMESPACE, address=dev_server)
     await bootstrap.ensure_topology(base)
-    settings = DagentSettings(model="offline", pattern="nexus")
+    settings = DagentSettings(model="offline", pattern=request.param)
     tasks = []
-    for name, placement in topology.WORKERS.items():
-        client = Client(
-            base.service_client, namespace=placement.namespace, data_converter=pydantic_data_converter
-        )
+    for name in topology.WORKERS:
+        client = await connect_worker_client(name, settings, address=dev_server)
         tasks.append(asyncio.create_task(run_worker(name, settings, client=client)))
     await asyncio.sleep(0)
     try:
-        yield base
+        yield Agent(client=base, pattern=request.param)
     finally:
         for task in tasks:
             task.cancel()

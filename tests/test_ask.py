@@ -17,7 +17,7 @@ from tests.helpers import Stack, tool_endpoints
 
 pytestmark = pytest.mark.stack
 
-PATTERNS = ["nexus"]
+PATTERNS = ["nexus", "agents-nexus"]
 
 
 @pytest.fixture(scope="module", params=PATTERNS)

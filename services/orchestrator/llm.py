@@ -6,6 +6,7 @@ network (LITELLM_LOCAL_MODEL_COST_MAP).
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from typing import Any
@@ -37,6 +38,9 @@ def load_litellm() -> None:
 
         litellm.suppress_debug_info = True
         litellm.telemetry = False
+        # One INFO line per completion is noise in a worker's log.
+        for name in ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy"):
+            logging.getLogger(name).setLevel(logging.WARNING)
         offline_model.register()
         _loaded = True
 

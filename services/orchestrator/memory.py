@@ -3,6 +3,8 @@ and tool results cut to size. Pure functions, safe inside workflows."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, Field
 
 from services.orchestrator.messages import ChatMessage
@@ -74,3 +76,21 @@ def truncate(text: str, limit: int = MAX_TOOL_RESULT_CHARS) -> str:
 def _one_line(text: str, limit: int = 200) -> str:
     flat = " ".join(text.split())
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+WINDOW_ITEMS = 60
+
+
+def fold_items(items: list[dict[str, Any]], memory: Memory) -> list[dict[str, Any]]:
+    """The Agents SDK's items cut to a window at a user message; the questions that
+    fall out go into `memory`'s summary."""
+    while len(items) > WINDOW_ITEMS:
+        cut = next((i for i, item in enumerate(items) if i > 0 and item.get("role") == "user"), len(items))
+        if cut >= len(items):
+            break
+        for item in items[:cut]:
+            if item.get("role") == "user" and isinstance(item.get("content"), str):
+                memory.earlier_questions.append(item["content"])
+        memory.earlier_questions = memory.earlier_questions[-EARLIER_QUESTIONS_KEPT:]
+        items = items[cut:]
+    return items

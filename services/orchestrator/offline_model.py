@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections import deque
 from typing import Any
 
 import litellm
@@ -17,6 +18,9 @@ from litellm import CustomLLM, ModelResponse
 from services.orchestrator.planner import plan
 
 PROVIDER = "offline"
+# The tool lists of the last few requests, as the model received them: lets a
+# test (or a curious user in a REPL) see exactly what a pattern offers the model.
+RECENT_TOOLS: deque[list[dict[str, Any]]] = deque(maxlen=20)
 MODEL = f"{PROVIDER}/dagent-planner"
 
 
@@ -30,6 +34,7 @@ class OfflineModel(CustomLLM):
     def _respond(self, kwargs: dict[str, Any]) -> ModelResponse:
         messages = kwargs.get("messages") or []
         tools = (kwargs.get("optional_params") or {}).get("tools") or []
+        RECENT_TOOLS.append(tools)
         decision = plan(messages, tools)
         message: dict[str, Any] = {"role": "assistant", "content": decision.content}
         if decision.tool_calls:

@@ -1,0 +1,118 @@
+"""The `agents-nexus` pattern: the OpenAI Agents SDK `Runner` inside the conversation
+workflow (Temporal's OpenAI Agents plugin makes each model call an activity).
+
+Every tool (local or a team's) is a FunctionTool built from what discovery
+found, so the model sees each tool's own name, description and parameters;
+invoking it runs the same durable call as the `nexus` pattern (local activity,
+or the team's `execute_tool` Nexus operation). The SDK's conversation items are
+the memory, carried from turn to turn and across continue-as-new.
+
+Kept apart from the `nexus` pattern's module: this one imports `agents`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from agents import Agent, FunctionTool, RunContextWrapper, Runner, TResponseInputItem
+    from agents.exceptions import AgentsException, MaxTurnsExceeded
+    from temporalio.openai_agents import AgentsWorkflowError
+
+    from services.orchestrator.agents_model import WORKFLOW_MODEL_NAME
+    from services.orchestrator.contract import WORKFLOW_TYPES, Progress, ToolCallRecord, UserMessage
+    from services.orchestrator.discovery import ToolCatalogResult, ToolRoute
+    from services.orchestrator.failures import root_message
+    from services.orchestrator.memory import SYSTEM_PROMPT, fold_items
+    from services.orchestrator.session import Answer, Conversation, ConversationInput
+    from services.orchestrator.tool_calls import STEP_FAILURES, call_tool
+
+MAX_STEPS = 8
+TURN_FAILURES = (AgentsException, AgentsWorkflowError, *STEP_FAILURES)
+
+
+@workflow.defn(name=WORKFLOW_TYPES["agents-nexus"])
+class AgentsConversation(Conversation):
+    @workflow.init
+    def __init__(self, request: ConversationInput) -> None:
+        super().__init__(request)
+
+    @workflow.run
+    async def run(self, request: ConversationInput) -> None:
+        await self.loop()
+
+    async def answer(self, message: UserMessage, catalog: ToolCatalogResult) -> Answer:
+        records: list[ToolCallRecord] = []
+        routes = {route.name: route for route in catalog.tools}
+        tools = [self._tool(route, routes, records, message) for route in catalog.tools]
+        summary = self.memory.summary()
+        agent: Agent[Any] = Agent(
+            name="dagent",
+            instructions=SYSTEM_PROMPT + (f"\n\n{summary}" if summary else ""),
+            tools=list(tools),
+            model=WORKFLOW_MODEL_NAME,
+        )
+        if self.memory.first_question is None:
+            self.memory.first_question = message.text
+        user_item: dict[str, Any] = {"role": "user", "content": message.text}
+        self.progress = Progress(state="thinking", message_id=message.id, step=1)
+        try:
+            conversation = cast(list[TResponseInputItem], [*self.items, user_item])
+            result = await Runner.run(agent, input=conversation, max_turns=MAX_STEPS)
+        except MaxTurnsExceeded:
+            text = (
+                f"I stopped after {MAX_STEPS} steps without reaching an answer; "
+                "please rephrase or narrow the question."
+            )
+            return self._failed(user_item, text, records, MAX_STEPS)
+        except TURN_FAILURES as exc:
+            return self._failed(user_item, f"The model could not answer: {root_message(exc)}", records, 1)
+        self.items = fold_items([dict(item) for item in result.to_input_list()], self.memory)
+        steps = len(result.raw_responses)
+        return Answer(
+            text=str(result.final_output or "(the model returned an empty answer)"),
+            tool_calls=records,
+            steps=steps,
+        )
+
+    def _failed(
+        self, user_item: dict[str, Any], text: str, records: list[ToolCallRecord], steps: int
+    ) -> Answer:
+        assistant = {"role": "assistant", "content": text}
+        self.items = fold_items([*self.items, user_item, assistant], self.memory)
+        return Answer(text=text, tool_calls=records, steps=steps, error=True)
+
+    def _tool(
+        self,
+        route: ToolRoute,
+        routes: dict[str, ToolRoute],
+        records: list[ToolCallRecord],
+        message: UserMessage,
+    ) -> FunctionTool:
+        async def invoke(_: RunContextWrapper[Any], arguments: str) -> str:
+            step = len(records) + 1
+            record, content = await call_tool(
+                routes,
+                route.name,
+                arguments,
+                f"{workflow.info().workflow_id}/{message.id}/{step}/{route.name}",
+                self._show,
+                message.id,
+                step,
+            )
+            records.append(record)
+            self.progress = Progress(state="thinking", message_id=message.id, step=step + 1)
+            return content
+
+        return FunctionTool(
+            name=route.name,
+            description=route.description,
+            params_json_schema=route.parameters,
+            on_invoke_tool=invoke,
+            strict_json_schema=False,
+        )
+
+    def _show(self, progress: Progress) -> None:
+        self.progress = progress

@@ -1,0 +1,46 @@
+"""The model the OpenAI Agents SDK uses inside dagent's workflows: LiteLLM, configured
+on the worker. Workflows name no model; the worker's `--model` decides."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from agents import Model, ModelProvider
+from agents.extensions.models.litellm_model import LitellmModel
+from temporalio.common import RetryPolicy
+from temporalio.openai_agents import ModelActivityParameters
+
+from services.orchestrator.offline_model import litellm_model
+
+# What workflows put in Agent(model=...): a string, so the plugin routes the call
+# to this provider instead of silently defaulting to an OpenAI model.
+WORKFLOW_MODEL_NAME = "dagent-configured-model"
+
+# Errors LiteLLM raises that no retry will fix.
+NON_RETRYABLE_MODEL_ERRORS = [
+    "AuthenticationError",
+    "NotFoundError",
+    "BadRequestError",
+    "PermissionDeniedError",
+]
+
+
+class ConfiguredModelProvider(ModelProvider):
+    def __init__(self, model: str) -> None:
+        self.model = litellm_model(model)
+
+    def get_model(self, model_name: str | None) -> Model:
+        return LitellmModel(model=self.model)
+
+
+def model_activity_parameters() -> ModelActivityParameters:
+    return ModelActivityParameters(
+        start_to_close_timeout=timedelta(seconds=65),
+        schedule_to_close_timeout=timedelta(seconds=260),
+        retry_policy=RetryPolicy(
+            initial_interval=timedelta(seconds=1),
+            maximum_interval=timedelta(seconds=10),
+            maximum_attempts=4,
+            non_retryable_error_types=NON_RETRYABLE_MODEL_ERRORS,
+        ),
+    )
