@@ -44,8 +44,10 @@ class ToolCatalogResult(BaseModel):
 
 
 async def discover(caller: str) -> ToolCatalogResult:
-    catalog = ToolCatalogResult(
-        tools=[
+    """Every field is assigned, never mutated in place: the Agents SDK plugin's payload
+    converter drops fields pydantic does not see as set (exclude_unset)."""
+    tools = list(
+        [
             ToolRoute(
                 name=tool.name,
                 description=tool.description,
@@ -56,6 +58,7 @@ async def discover(caller: str) -> ToolCatalogResult:
             for tool in tools_of("orchestrator")
         ]
     )
+    unavailable: dict[str, str] = {}
     teams = list(topology.TEAMS.values())
     missing = await workflow.execute_local_activity_method(
         EndpointActivities.missing_endpoints,
@@ -65,17 +68,17 @@ async def discover(caller: str) -> ToolCatalogResult:
     )
     for team in teams:
         if team.nexus_endpoint in missing:
-            catalog.unavailable[team.name] = (
+            unavailable[team.name] = (
                 f"Nexus endpoint '{team.nexus_endpoint}' does not exist; run 'dagent up' to create it"
             )
     present = [team for team in teams if team.nexus_endpoint not in missing]
     answers = await asyncio.gather(*(_list_tools(team, caller) for team in present), return_exceptions=True)
     for team, answer in zip(present, answers, strict=True):
         if isinstance(answer, BaseException):
-            catalog.unavailable[team.name] = f"{team.name} service did not answer: {root_message(answer)}"
+            unavailable[team.name] = f"{team.name} service did not answer: {root_message(answer)}"
         else:
-            catalog.tools.extend(answer)
-    return catalog
+            tools.extend(answer)
+    return ToolCatalogResult(tools=tools, unavailable=unavailable)
 
 
 async def _list_tools(team: topology.Team, caller: str) -> list[ToolRoute]:

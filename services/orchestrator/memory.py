@@ -33,7 +33,9 @@ class Memory(BaseModel):
     def add(self, message: ChatMessage) -> None:
         if message.role == "user" and self.first_question is None:
             self.first_question = message.content
-        self.window.append(message)
+        # Assigned, not appended: a field mutated in place counts as unset, and the
+        # Agents SDK plugin's converter drops unset fields.
+        self.window = [*self.window, message]
 
     def fold(self) -> None:
         """Move whole old turns out of the window, remembering their questions."""
