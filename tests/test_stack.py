@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import socket
@@ -189,3 +190,21 @@ def test_external_temporal_is_used_instead_of_the_embedded_one(
     finally:
         external.run("down")
         assert external.kill_leftovers() == []
+
+
+def test_a_session_stays_with_its_pattern(stack: Stack) -> None:
+    stack.run("up", check=True)
+    first = json.loads(stack.run("ask", "What is 2 + 2?", "--json", check=True).stdout)
+    stack.run("up", "--pattern", "agents-nexus", check=True)
+    other = stack.run("ask", "What is 3 + 3?", "--session", first["session"])
+    assert other.returncode == 1
+    assert "began with the 'nexus' pattern" in other.stderr
+    fresh = json.loads(stack.run("ask", "What is 3 + 3?", "--json", check=True).stdout)
+    assert "**6**" in fresh["answer"]
+    stack.run("up", "--pattern", "nexus", check=True)
+    again = json.loads(
+        stack.run(
+            "ask", "what was my first question?", "--session", first["session"], "--json", check=True
+        ).stdout
+    )
+    assert "What is 2 + 2?" in again["answer"]
