@@ -102,10 +102,12 @@ class Agent:
 @pytest_asyncio.fixture(scope="module", loop_scope="session", params=PATTERNS)
 async def agent_workers(request: pytest.FixtureRequest, dev_server: str) -> AsyncIterator[Agent]:
     """The orchestrator, IT and Finance workers, in this process, on the real dev server,
-    once per agent pattern; they stop at the end of the module."""
+    once per agent pattern; they stop at the end of the module. A module may set
+    `WORKER_MODEL` to run them with another model."""
     base = await temporal.connect(topology.ORCHESTRATOR_NAMESPACE, address=dev_server)
     await bootstrap.ensure_topology(base)
-    settings = DagentSettings(model="offline", pattern=request.param)
+    model = getattr(request.module, "WORKER_MODEL", "offline")
+    settings = DagentSettings(model=model, pattern=request.param)
     tasks = []
     for name in topology.WORKERS:
         client = await connect_worker_client(name, settings, address=dev_server)

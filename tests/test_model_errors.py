@@ -1,0 +1,27 @@
+"""A model that can never work ends each turn with a readable reply, in every pattern:
+no endless retries, no workflow stuck failing its tasks."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+
+from services.orchestrator import client as conversation
+from tests.conftest import Agent
+
+pytestmark = pytest.mark.server
+
+WORKER_MODEL = "no-such-provider/nonexistent-model"
+
+
+async def test_an_unusable_model_is_a_readable_reply(agent_workers: Agent) -> None:
+    session = f"bad-model-{uuid.uuid4().hex[:8]}"
+    reply = await asyncio.wait_for(agent_workers.send(session, "What is 125 * 8?"), 60)
+    assert reply.error
+    assert reply.text.startswith("The model could not answer")
+    # The conversation goes on: the next message is answered (the same way) too.
+    again = await asyncio.wait_for(agent_workers.send(session, "hello"), 60)
+    assert again.error
+    assert len(await conversation.transcript(agent_workers.client, session)) == 2
