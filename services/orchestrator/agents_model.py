@@ -35,6 +35,9 @@ class ConfiguredModelProvider(ModelProvider):
 
 def model_activity_parameters() -> ModelActivityParameters:
     return ModelActivityParameters(
+        # As in the nexus pattern: the model call needs no task round trip through
+        # the server. Fixed for good: changing it breaks running workflows' replay.
+        use_local_activity=True,
         start_to_close_timeout=timedelta(seconds=65),
         schedule_to_close_timeout=timedelta(seconds=260),
         retry_policy=RetryPolicy(
