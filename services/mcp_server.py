@@ -1,34 +1,133 @@
-"""A team's MCP server: loopback only, Host/Origin checked.
+"""A team's MCP server: the team's tools from the registry, each call a durable tool
+workflow in the team's namespace.
 
-The team's tools are registered here as they are added to the tool registry.
+Secure by default over HTTP: bound to 127.0.0.1, Host and Origin checked
+(DNS-rebinding protection), and a bearer token required. Over stdio no port is
+opened and stdout carries nothing but the protocol.
 """
 
 from __future__ import annotations
 
+import hmac
+import json
 import logging
+import os
+import uuid
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
 
 from fastmcp import FastMCP
+from fastmcp.exceptions import ToolError
+from fastmcp.server.auth import AccessToken, TokenVerifier
+from fastmcp.tools.base import Tool, ToolResult
+from mcp.types import TextContent
+from temporalio.client import Client, WorkflowFailureError
 
-from services import topology
+from services import temporal, topology
+from services.errors import ConfigError
+from services.orchestrator.failures import root_message
+from services.settings import mcp_token_file
+from services.tools import Tool as RegistryTool
+from services.tools import ToolInputError, tools_of
+from services.toolservice.contract import ToolCall, ToolOutcome
+from services.toolservice.workflows import ToolWorkflow
 
 logger = logging.getLogger("dagent.mcp")
 
+TOOL_TIMEOUT = timedelta(seconds=30)
+TOKEN_ENV = "DAGENT_MCP_TOKEN"  # noqa: S105 (a variable name, not a secret)
 
-def build_server(team: topology.Team) -> FastMCP:
-    return FastMCP(
+
+def load_token(home: Path) -> str | None:
+    if os.environ.get(TOKEN_ENV):
+        return os.environ[TOKEN_ENV]
+    try:
+        return mcp_token_file(home).read_text().strip() or None
+    except OSError:
+        return None
+
+
+class BearerToken(TokenVerifier):
+    """One shared secret, compared in constant time."""
+
+    def __init__(self, token: str) -> None:
+        super().__init__()
+        self._token = token
+
+    async def verify_token(self, token: str) -> AccessToken | None:
+        if not hmac.compare_digest(token.encode(), self._token.encode()):
+            return None
+        return AccessToken(token=token, client_id="dagent", scopes=["tools"])
+
+
+class WorkflowTool(Tool):
+    """An MCP tool whose call runs the registry tool as a workflow in its team's namespace."""
+
+    team: str
+    client: Any  # temporalio Client; Any keeps pydantic from inspecting it
+
+    async def run(self, arguments: dict[str, Any]) -> ToolResult:
+        registry = _registry_tool(self.team, self.name)
+        try:
+            registry.parse(arguments)  # clear errors before any workflow starts
+        except ToolInputError as exc:
+            raise ToolError(str(exc)) from None
+        client: Client = self.client
+        try:
+            outcome: ToolOutcome = await client.execute_workflow(
+                ToolWorkflow.run,
+                ToolCall(tool=self.name, arguments_json=json.dumps(arguments)),
+                id=f"{self.team}-mcp-tool-{uuid.uuid4()}",
+                task_queue=topology.TEAMS[self.team].task_queue,
+                execution_timeout=TOOL_TIMEOUT,
+            )
+        except WorkflowFailureError as exc:
+            raise ToolError(root_message(exc)) from None
+        except RuntimeError as exc:  # Temporal unreachable
+            raise ToolError(f"The {self.team} service cannot reach Temporal: {exc}") from None
+        text = json.dumps(outcome.result)
+        return ToolResult(content=[TextContent(type="text", text=text)], structured_content=outcome.result)
+
+
+def _registry_tool(team: str, name: str) -> RegistryTool:
+    return next(tool for tool in tools_of(team) if tool.name == name)
+
+
+def build_server(team: topology.Team, client: Client, token: str | None) -> FastMCP:
+    server = FastMCP(
         name=f"dagent-{team.name}",
         instructions=f"Tools of the {team.name} team, served by dagent.",
+        auth=BearerToken(token) if token else None,
     )
+    for tool in tools_of(team.name):
+        server.add_tool(
+            WorkflowTool(
+                name=tool.name,
+                description=tool.description,
+                parameters=tool.parameters_schema(),
+                team=team.name,
+                client=client,
+            )
+        )
+    return server
 
 
-async def serve(team_name: str, transport: str, port: int) -> None:
+async def serve(team_name: str, transport: str, port: int, home: Path, client: Client | None = None) -> None:
     team = topology.TEAMS[team_name]
-    server = build_server(team)
+    if client is None:
+        client = await temporal.connect(team.namespace)
     if transport == "stdio":
-        await server.run_stdio_async(show_banner=False)
+        await build_server(team, client, token=None).run_stdio_async(show_banner=False)
         return
+    token = load_token(home)
+    if not token:
+        raise ConfigError(
+            f"The MCP server needs a bearer token over HTTP: set {TOKEN_ENV}, or start it with "
+            "'dagent up --pattern mcp', which generates one."
+        )
     logger.info("MCP server %s on http://127.0.0.1:%s/mcp", team.name, port)
-    await server.run_http_async(
+    await build_server(team, client, token).run_http_async(
         show_banner=False,
         host="127.0.0.1",
         port=port,

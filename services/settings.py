@@ -80,6 +80,11 @@ class DagentSettings(BaseSettings):
         return {f"{ENV_PREFIX}{name.upper()}": str(value) for name, value in self.model_dump().items()}
 
 
+def mcp_token_file(home: Path) -> Path:
+    """Where `dagent up` keeps the bearer token of the stack's MCP servers (mode 0600)."""
+    return home / "run" / "mcp-token"
+
+
 def load_settings(**overrides: Any) -> DagentSettings:
     """Settings from the environment, with flag values (not None) on top.
 

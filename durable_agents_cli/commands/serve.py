@@ -61,7 +61,7 @@ def mcp_serve(
     _configure_logging(settings.log_level)
     from services.mcp_server import serve
 
-    asyncio.run(serve(name.value, transport.value, port or settings.mcp_port(name.value)))
+    asyncio.run(serve(name.value, transport.value, port or settings.mcp_port(name.value), settings.home))
 
 
 def register(app: typer.Typer) -> None:

@@ -1,0 +1,169 @@
+"""The teams' MCP servers, with real MCP clients over streamable HTTP and stdio, on the
+real dev server: same tools as the registry, durable calls, and secure defaults."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import psutil
+import pytest
+import pytest_asyncio
+from fastmcp import Client as McpClient
+from fastmcp.client.transports import StdioTransport
+from fastmcp.exceptions import ToolError
+
+from services import bootstrap, temporal, topology
+from services.mcp_server import serve
+from services.settings import DagentSettings, mcp_token_file
+from services.tools import tools_of
+from services.worker import run_worker
+from tests.helpers import free_port
+
+pytestmark = pytest.mark.server
+
+TOKEN = "test-token-0123456789"
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def finance_mcp(dev_server: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
+    """The Finance worker and its MCP server over HTTP, in this process; yields the URL."""
+    home = tmp_path_factory.mktemp("mcp-home")
+    token = mcp_token_file(home)
+    token.parent.mkdir(parents=True)
+    token.write_text(TOKEN)
+    client = await temporal.connect(topology.FINANCE.namespace, address=dev_server)
+    await bootstrap.ensure_topology(client)
+    port = free_port()
+    tasks = [
+        asyncio.create_task(run_worker("finance", DagentSettings(), client=client)),
+        asyncio.create_task(serve("finance", "http", port, home, client=client)),
+    ]
+    url = f"http://127.0.0.1:{port}/mcp"
+    for _ in range(100):
+        try:
+            async with httpx.AsyncClient() as http:
+                await http.get(url)
+            break
+        except httpx.TransportError:
+            await asyncio.sleep(0.05)
+    try:
+        yield url
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def test_tools_list_matches_the_registry(finance_mcp: str) -> None:
+    async with McpClient(finance_mcp, auth=TOKEN) as mcp:
+        listed = {tool.name: tool for tool in await mcp.list_tools()}
+    expected = {tool.name: tool for tool in tools_of("finance")}
+    assert set(listed) == set(expected)
+    for name, tool in expected.items():
+        assert listed[name].description == tool.description
+        assert listed[name].input_schema == tool.parameters_schema()
+
+
+async def test_tool_call_runs_a_workflow_in_the_team_namespace(finance_mcp: str) -> None:
+    async with McpClient(finance_mcp, auth=TOKEN) as mcp:
+        result = await mcp.call_tool(
+            "calculate_roi", {"principal": 10000, "annual_rate_percent": 5, "years": 10}
+        )
+    assert result.structured_content is not None
+    assert result.structured_content["final_value"] == 16288.95
+    assert json.loads(result.content[0].text)["roi_percent"] == 62.89  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("tool", "arguments", "message"),
+    [
+        ("stock_prise", {"ticker": "TSLA"}, "stock_prise"),
+        ("stock_price", {}, "ticker"),
+        ("stock_price", {"ticker": 42}, "ticker"),
+        ("calculate_roi", {"principal": "lots", "annual_rate_percent": 5, "years": 1}, "principal"),
+        ("stock_price", {"ticker": "T" * 100_000}, "ticker"),
+    ],
+)
+async def test_bad_input_is_an_error_result_and_the_server_keeps_serving(
+    finance_mcp: str, tool: str, arguments: dict[str, object], message: str
+) -> None:
+    async with McpClient(finance_mcp, auth=TOKEN) as mcp:
+        with pytest.raises(ToolError, match=message):
+            await mcp.call_tool(tool, arguments)
+        after = await mcp.call_tool("stock_price", {"ticker": "TSLA"})
+    assert after.structured_content is not None
+    assert after.structured_content["ticker"] == "TSLA"
+
+
+INITIALIZE = {
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {
+        "protocolVersion": "2025-06-18",
+        "capabilities": {},
+        "clientInfo": {"name": "t", "version": "1"},
+    },
+}
+MCP_HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
+
+
+@pytest.mark.parametrize(
+    ("headers", "status"),
+    [
+        ({}, 401),
+        ({"Authorization": "Bearer wrong-token"}, 401),
+        ({"Authorization": f"Bearer {TOKEN}", "Origin": "http://evil.example"}, 403),
+        ({"Authorization": f"Bearer {TOKEN}", "Host": "evil.example"}, 421),
+        ({"Authorization": f"Bearer {TOKEN}"}, 200),
+    ],
+)
+async def test_http_requires_a_token_and_a_local_host_and_origin(
+    finance_mcp: str, headers: dict[str, str], status: int
+) -> None:
+    async with httpx.AsyncClient() as http:
+        response = await http.post(finance_mcp, json=INITIALIZE, headers={**MCP_HEADERS, **headers})
+    assert response.status_code == status
+
+
+async def test_not_reachable_beyond_loopback(finance_mcp: str) -> None:
+    port = int(finance_mcp.rsplit(":", 1)[1].split("/", maxsplit=1)[0])
+    outward = [
+        a.address
+        for addresses in psutil.net_if_addrs().values()
+        for a in addresses
+        if a.family == socket.AF_INET and not a.address.startswith("127.")
+    ]
+    if not outward:
+        pytest.fail("this machine has no non-loopback IPv4 address to test against")
+    for address in outward:
+        with socket.socket() as sock:
+            sock.settimeout(1)
+            assert sock.connect_ex((address, port)) != 0, f"port {port} answers on {address}"
+
+
+async def test_stdio_transport(dev_server: str, tmp_path: Path) -> None:
+    client = await temporal.connect(topology.IT.namespace, address=dev_server)
+    worker = asyncio.create_task(run_worker("it", DagentSettings(), client=client))
+    env = {"TEMPORAL_ADDRESS": dev_server, "DAGENT_HOME": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    transport = StdioTransport(
+        command=sys.executable,
+        args=["-m", "durable_agents_cli", "mcp", "serve", "it", "--transport", "stdio"],
+        env=env,
+    )
+    try:
+        async with McpClient(transport) as mcp:
+            names = {tool.name for tool in await mcp.list_tools()}
+            result = await mcp.call_tool("jira_metrics", {"project": "DEMO-456"})
+    finally:
+        worker.cancel()
+        await asyncio.gather(worker, return_exceptions=True)
+    assert names == {"get_ip", "jira_metrics"}
+    assert result.structured_content is not None
+    assert result.structured_content["project"] == "DEMO-456"
