@@ -21,6 +21,16 @@ from temporalio.client import Client
 from durable_agents_cli.stack.processes import port_is_free
 from services.orchestrator.contract import workflow_id
 
+# (service, tool, transport) of every tool, as the Nexus patterns discover them.
+NEXUS_TOOLS = {
+    ("orchestrator", "calculator", "local"),
+    ("orchestrator", "weather", "local"),
+    ("it", "get_ip", "nexus"),
+    ("it", "jira_metrics", "nexus"),
+    ("finance", "stock_price", "nexus"),
+    ("finance", "calculate_roi", "nexus"),
+}
+
 
 async def tool_endpoints(client: Client, session: str) -> set[str]:
     """The Nexus endpoints a conversation's history shows `execute_tool` operations on."""

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from temporalio.client import Client
 
-from tests.helpers import Stack, tool_endpoints
+from tests.helpers import NEXUS_TOOLS, Stack, tool_endpoints
 
 pytestmark = pytest.mark.stack
 
@@ -112,14 +112,7 @@ def test_same_message_id_twice_is_answered_once(running_stack: Stack) -> None:
 
 def test_tools_list_shows_live_services(running_stack: Stack) -> None:
     catalog = json.loads(running_stack.run("tools", "list", "--json", check=True).stdout)
-    assert {(t["service"], t["tool"], t["transport"]) for t in catalog["tools"]} == {
-        ("orchestrator", "calculator", "local"),
-        ("orchestrator", "weather", "local"),
-        ("it", "get_ip", "nexus"),
-        ("it", "jira_metrics", "nexus"),
-        ("finance", "stock_price", "nexus"),
-        ("finance", "calculate_roi", "nexus"),
-    }
+    assert {(t["service"], t["tool"], t["transport"]) for t in catalog["tools"]} == NEXUS_TOOLS
     assert catalog["unavailable"] == {}
     table = running_stack.run("tools", "list", check=True).stdout
     assert "calculate_roi" in table

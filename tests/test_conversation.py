@@ -15,7 +15,7 @@ from services.orchestrator import client as conversation
 from services.orchestrator.client import MessageRejectedError
 from services.orchestrator.contract import workflow_id
 from tests.conftest import Agent
-from tests.helpers import tool_endpoints
+from tests.helpers import NEXUS_TOOLS, tool_endpoints
 
 pytestmark = pytest.mark.server
 
@@ -134,14 +134,7 @@ async def test_missing_endpoint_is_a_clear_answer_not_a_stuck_workflow(agent_wor
 
 async def test_tool_catalog_is_discovered_live(agent_workers: Agent) -> None:
     catalog = await conversation.tool_catalog(agent_workers.client)
-    assert {(t.service, t.name, t.transport) for t in catalog.tools} == {
-        ("orchestrator", "calculator", "local"),
-        ("orchestrator", "weather", "local"),
-        ("it", "get_ip", "nexus"),
-        ("it", "jira_metrics", "nexus"),
-        ("finance", "stock_price", "nexus"),
-        ("finance", "calculate_roi", "nexus"),
-    }
+    assert {(t.service, t.name, t.transport) for t in catalog.tools} == NEXUS_TOOLS
     assert catalog.unavailable == {}
     assert all(t.description for t in catalog.tools)
 
