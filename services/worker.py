@@ -59,14 +59,19 @@ def orchestrator_parts(client: Client, settings: DagentSettings) -> WorkerParts:
     from services.orchestrator import llm
     from services.orchestrator.discovery import ToolCatalogWorkflow
     from services.orchestrator.endpoints import EndpointActivities
+    from services.orchestrator.mcp_catalog import McpCatalogActivities
     from services.toolservice.activities import ToolActivities
 
+    mcp_catalog = McpCatalogActivities(
+        settings.home, {"it": settings.it_mcp_port, "finance": settings.finance_mcp_port}
+    )
     return WorkerParts(
         workflows=[conversation_class(settings.pattern), ToolCatalogWorkflow],
         activities=[
             llm.LlmActivities(settings.model).call_llm,
             ToolActivities("orchestrator").run_tool,
             EndpointActivities(client).missing_endpoints,
+            mcp_catalog.list_mcp_tools,
         ],
     )
 
@@ -80,7 +85,11 @@ def conversation_class(pattern: str) -> type:
         from services.orchestrator.agents_conversation import AgentsConversation
 
         return AgentsConversation
-    raise ConfigError(f"The '{pattern}' pattern is not available yet; available: nexus, agents-nexus.")
+    if pattern == "mcp":
+        from services.orchestrator.agents_conversation import McpConversation
+
+        return McpConversation
+    raise ConfigError(f"Unknown pattern '{pattern}'; known: nexus, agents-nexus, mcp.")
 
 
 async def connect_worker_client(name: str, settings: DagentSettings, address: str | None = None) -> Client:
@@ -98,6 +107,7 @@ async def connect_worker_client(name: str, settings: DagentSettings, address: st
     plugin = OpenAIAgentsPlugin(
         model_params=model_activity_parameters(),
         model_provider=ConfiguredModelProvider(settings.model),
+        mcp_servers=mcp_server_factories(settings) if settings.pattern == "mcp" else None,
     )
     # The plugin brings its own (pydantic-aware) payload converter.
     return await temporal.connect(
@@ -166,6 +176,31 @@ async def run_worker(name: str, settings: DagentSettings, client: Client | None 
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)
     logger.info("worker %s stopped", name)
+
+
+def mcp_server_factories(settings: DagentSettings) -> dict[str, Callable[[], Any]]:
+    """How the orchestrator reaches each team's MCP server: resolved worker-side, so the
+    bearer token never enters workflow history."""
+    from agents.mcp import MCPServerStreamableHttp
+
+    from services.orchestrator.mcp_catalog import mcp_token, mcp_url
+
+    def factory(team: str) -> Callable[[], Any]:
+        def make() -> Any:
+            return MCPServerStreamableHttp(
+                name=f"dagent-{team}",
+                params={
+                    "url": mcp_url(settings.mcp_port(team)),
+                    "headers": {"Authorization": f"Bearer {mcp_token(settings.home)}"},
+                    "timeout": 35,
+                },
+                cache_tools_list=True,
+                client_session_timeout_seconds=35,
+            )
+
+        return make
+
+    return {team: factory(team) for team in topology.TEAMS}
 
 
 def _warm_up(loop: asyncio.AbstractEventLoop) -> asyncio.Future[None]:

@@ -133,7 +133,7 @@ async def test_missing_endpoint_is_a_clear_answer_not_a_stuck_workflow(agent_wor
 
 
 async def test_tool_catalog_is_discovered_live(agent_workers: Agent) -> None:
-    catalog = await conversation.tool_catalog(agent_workers.client)
+    catalog = await conversation.tool_catalog(agent_workers.client, agent_workers.pattern)
     assert {(t.service, t.name, t.transport) for t in catalog.tools} == NEXUS_TOOLS
     assert catalog.unavailable == {}
     assert all(t.description for t in catalog.tools)

@@ -70,7 +70,7 @@ class TemporalChatBackend:
 
     async def tools(self) -> ToolCatalogResult:
         try:
-            return await conversation.tool_catalog(self.client)
+            return await conversation.tool_catalog(self.client, self.state.config.pattern)
         except (RPCError, RuntimeError) as exc:
             raise self._lost(exc) from None
 

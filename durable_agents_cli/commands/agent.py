@@ -79,8 +79,8 @@ def tools_list(
     settings = load_settings()
 
     async def go() -> Any:
-        client, _ = await connect_to_stack(settings.home)
-        return await conversation.tool_catalog(client)
+        client, state = await connect_to_stack(settings.home)
+        return await conversation.tool_catalog(client, state.config.pattern)
 
     catalog = asyncio.run(go())
     if as_json:

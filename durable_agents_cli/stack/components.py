@@ -79,6 +79,8 @@ def components_for(config: StackConfig, paths: StackPaths) -> list[ComponentSpec
             # Only the orchestrator depends on these, so only it restarts when they change.
             env["DAGENT_PATTERN"] = config.pattern
             env["DAGENT_MODEL"] = config.model
+            env["DAGENT_IT_MCP_PORT"] = str(config.it_mcp_port)
+            env["DAGENT_FINANCE_MCP_PORT"] = str(config.finance_mcp_port)
         specs.append(
             ComponentSpec(
                 name=name,

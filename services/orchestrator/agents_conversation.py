@@ -12,24 +12,42 @@ Kept apart from the `nexus` pattern's module: this one imports `agents`.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any, cast
 
 from temporalio import workflow
+from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
-    from agents import Agent, FunctionTool, RunContextWrapper, Runner, TResponseInputItem
+    from agents import (
+        Agent,
+        FunctionTool,
+        RunContextWrapper,
+        Runner,
+        ToolCallItem,
+        ToolCallOutputItem,
+        TResponseInputItem,
+    )
     from agents.exceptions import AgentsException, MaxTurnsExceeded
     from temporalio.openai_agents import AgentsWorkflowError
+    from temporalio.openai_agents.workflow import temporal_mcp_server
+    from temporalio.workflow import ActivityConfig
 
+    from services import topology
     from services.orchestrator.agents_model import WORKFLOW_MODEL_NAME
     from services.orchestrator.contract import WORKFLOW_TYPES, Progress, ToolCallRecord, UserMessage
-    from services.orchestrator.discovery import ToolCatalogResult, ToolRoute
+    from services.orchestrator.discovery import ToolCatalogResult, ToolRoute, discover_mcp
     from services.orchestrator.failures import root_message
     from services.orchestrator.memory import SYSTEM_PROMPT, fold_items
+    from services.orchestrator.planner import parse_result as tool_result
     from services.orchestrator.session import Answer, Conversation, ConversationInput
     from services.orchestrator.tool_calls import STEP_FAILURES, call_tool
 
 MAX_STEPS = 8
+MCP_ACTIVITY = ActivityConfig(
+    start_to_close_timeout=timedelta(seconds=35),
+    retry_policy=RetryPolicy(maximum_attempts=3, maximum_interval=timedelta(seconds=2)),
+)
 TURN_FAILURES = (AgentsException, AgentsWorkflowError, *STEP_FAILURES)
 
 
@@ -46,12 +64,15 @@ class AgentsConversation(Conversation):
     async def answer(self, message: UserMessage, catalog: ToolCatalogResult) -> Answer:
         records: list[ToolCallRecord] = []
         routes = {route.name: route for route in catalog.tools}
-        tools = [self._tool(route, routes, records, message) for route in catalog.tools]
+        tools = [
+            self._tool(route, routes, records, message) for route in catalog.tools if route.transport != "mcp"
+        ]
         summary = self.memory.summary()
         agent: Agent[Any] = Agent(
             name="dagent",
             instructions=SYSTEM_PROMPT + (f"\n\n{summary}" if summary else ""),
             tools=list(tools),
+            mcp_servers=self.mcp_servers(),
             model=WORKFLOW_MODEL_NAME,
         )
         if self.memory.first_question is None:
@@ -70,12 +91,17 @@ class AgentsConversation(Conversation):
         except TURN_FAILURES as exc:
             return self._failed(user_item, f"The model could not answer: {root_message(exc)}", records, 1)
         self.items = fold_items([dict(item) for item in result.to_input_list()], self.memory)
+        records.extend(mcp_calls(result.new_items, routes))
         steps = len(result.raw_responses)
         return Answer(
             text=str(result.final_output or "(the model returned an empty answer)"),
             tool_calls=records,
             steps=steps,
         )
+
+    def mcp_servers(self) -> list[Any]:
+        """The MCP servers the agent talks to directly (none: tools go through Nexus)."""
+        return []
 
     def _failed(
         self, user_item: dict[str, Any], text: str, records: list[ToolCallRecord], steps: int
@@ -116,3 +142,64 @@ class AgentsConversation(Conversation):
 
     def _show(self, progress: Progress) -> None:
         self.progress = progress
+
+
+@workflow.defn(name=WORKFLOW_TYPES["mcp"])
+class McpConversation(AgentsConversation):
+    """The `mcp` pattern: as `agents-nexus`, but IT and Finance tools come from the
+    teams' MCP servers, attached through the plugin (`temporal_mcp_server`): the tool
+    list is cached in the workflow and every MCP call is an activity in its history."""
+
+    @workflow.init
+    def __init__(self, request: ConversationInput) -> None:
+        super().__init__(request)
+
+    @workflow.run
+    async def run(self, request: ConversationInput) -> None:
+        await self.loop()
+
+    async def discover_tools(self) -> ToolCatalogResult:
+        return await discover_mcp()
+
+    def mcp_servers(self) -> list[Any]:
+        unavailable = self.catalog.unavailable if self.catalog else {}
+        return [
+            temporal_mcp_server(team, activity_config=MCP_ACTIVITY)
+            for team in topology.TEAMS
+            if team not in unavailable
+        ]
+
+
+def mcp_calls(items: list[Any], routes: dict[str, ToolRoute]) -> list[ToolCallRecord]:
+    """Tool calls the SDK made on MCP servers, read back from the run's items."""
+    calls: dict[str, tuple[str, str]] = {}
+    outputs: dict[str, str] = {}
+    for item in items:
+        if isinstance(item, ToolCallItem):
+            raw = item.raw_item
+            name, call_id = getattr(raw, "name", None), getattr(raw, "call_id", None)
+            if name and call_id and routes.get(name) and routes[name].transport == "mcp":
+                calls[call_id] = (name, getattr(raw, "arguments", "{}") or "{}")
+        elif isinstance(item, ToolCallOutputItem):
+            raw_output = item.raw_item
+            call_id = (
+                raw_output.get("call_id")
+                if isinstance(raw_output, dict)
+                else getattr(raw_output, "call_id", None)
+            )
+            if call_id:
+                outputs[str(call_id)] = str(item.output)
+    records = []
+    for call_id, (name, arguments) in calls.items():
+        result = tool_result(outputs.get(call_id, ""))
+        records.append(
+            ToolCallRecord(
+                service=routes[name].service,
+                tool=name,
+                transport="mcp",
+                arguments=tool_result(arguments),
+                result=result,
+                ok="error" not in result,
+            )
+        )
+    return records

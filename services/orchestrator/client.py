@@ -113,10 +113,11 @@ async def transcript(client: Client, session: str) -> list[TranscriptEntry]:
     return entries
 
 
-async def tool_catalog(client: Client) -> ToolCatalogResult:
+async def tool_catalog(client: Client, pattern: str = "nexus") -> ToolCatalogResult:
     """Tools discovered live from the running services, by the orchestrator."""
     result: ToolCatalogResult = await client.execute_workflow(
         "dagent.ToolCatalog",
+        pattern,
         id=f"dagent-tools-{uuid.uuid4().hex[:8]}",
         task_queue=topology.ORCHESTRATOR_TASK_QUEUE,
         execution_timeout=CATALOG_TIMEOUT,

@@ -43,21 +43,34 @@ class ToolCatalogResult(BaseModel):
     unavailable: dict[str, str] = Field(default_factory=dict)
 
 
+def local_routes() -> list[ToolRoute]:
+    return [
+        ToolRoute(
+            name=tool.name,
+            description=tool.description,
+            parameters=tool.parameters_schema(),
+            service="orchestrator",
+            transport="local",
+        )
+        for tool in tools_of("orchestrator")
+    ]
+
+
+async def discover_mcp() -> ToolCatalogResult:
+    """Local tools, and what the teams' MCP servers list (an activity: network I/O)."""
+    remote: ToolCatalogResult = await workflow.execute_activity(
+        "dagent.list_mcp_tools",
+        start_to_close_timeout=timedelta(seconds=10),
+        retry_policy=RetryPolicy(maximum_attempts=2),
+        result_type=ToolCatalogResult,
+    )
+    return ToolCatalogResult(tools=[*local_routes(), *remote.tools], unavailable=remote.unavailable)
+
+
 async def discover(caller: str) -> ToolCatalogResult:
     """Every field is assigned, never mutated in place: the Agents SDK plugin's payload
     converter drops fields pydantic does not see as set (exclude_unset)."""
-    tools = list(
-        [
-            ToolRoute(
-                name=tool.name,
-                description=tool.description,
-                parameters=tool.parameters_schema(),
-                service="orchestrator",
-                transport="local",
-            )
-            for tool in tools_of("orchestrator")
-        ]
-    )
+    tools = local_routes()
     unavailable: dict[str, str] = {}
     teams = list(topology.TEAMS.values())
     missing = await workflow.execute_local_activity_method(
@@ -106,5 +119,7 @@ class ToolCatalogWorkflow:
     """What `dagent tools list` runs: discovery, live, through the same code as a conversation."""
 
     @workflow.run
-    async def run(self) -> ToolCatalogResult:
+    async def run(self, pattern: str = "nexus") -> ToolCatalogResult:
+        if pattern == "mcp":
+            return await discover_mcp()
         return await discover(workflow.info().workflow_id)

@@ -4,9 +4,24 @@ from __future__ import annotations
 
 from temporalio.exceptions import ApplicationError, TemporalError
 
+MAX_MESSAGE = 300
+
 
 def root_message(error: BaseException) -> str:
-    """The innermost meaningful message of a failure chain (activity, Nexus, handler)."""
+    """The innermost meaningful message of a failure chain (activity, Nexus, handler),
+    as one line a user can read (tracebacks and long dumps cut)."""
+    return _one_line(_innermost(error))
+
+
+def _one_line(text: str) -> str:
+    line = text.strip().splitlines()[0] if text.strip() else text
+    cut = line.find(" Traceback (most recent call last)")
+    if cut > 0:
+        line = line[:cut]
+    return line if len(line) <= MAX_MESSAGE else line[: MAX_MESSAGE - 1] + "…"
+
+
+def _innermost(error: BaseException) -> str:
     best = str(error) or type(error).__name__
     current: BaseException | None = error
     while current is not None:

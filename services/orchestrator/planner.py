@@ -235,7 +235,11 @@ def _answer(after_question: list[Message]) -> str:
         if message.get("role") != "tool":
             continue
         name, args = calls.get(str(message.get("tool_call_id")), (str(message.get("name")), {}))
-        lines.append(_describe(name, args, _json(message.get("content"))))
+        result = _json(message.get("content"))
+        try:
+            lines.append(_describe(name, args, result))
+        except (KeyError, TypeError, ValueError):  # an unexpected shape: show it as it is
+            lines.append(f"`{name}` returned: {json.dumps(result)}")
     return "\n\n".join(lines) if lines else "I have no results to report."
 
 
@@ -302,11 +306,21 @@ def _last_index(messages: list[Message], role: str) -> int | None:
     return None
 
 
-def _json(value: Any) -> dict[str, Any]:
-    if isinstance(value, dict):
-        return value
-    try:
-        loaded = json.loads(value or "{}")
-    except (TypeError, ValueError):
-        return {"text": str(value)}
+def parse_result(value: Any) -> dict[str, Any]:
+    """A tool result as a dict, whether it came as a dict, JSON text, or MCP text content
+    (`{"type": "text", "text": "<json>"}`, possibly in a list)."""
+    if isinstance(value, dict | list):
+        loaded: Any = value
+    else:
+        try:
+            loaded = json.loads(value or "{}")
+        except (TypeError, ValueError):
+            return {"text": str(value)}
+    if isinstance(loaded, list) and len(loaded) == 1:
+        loaded = loaded[0]
+    if isinstance(loaded, dict) and loaded.get("type") == "text" and isinstance(loaded.get("text"), str):
+        return parse_result(loaded["text"])
     return loaded if isinstance(loaded, dict) else {"value": loaded}
+
+
+_json = parse_result

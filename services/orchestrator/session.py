@@ -76,6 +76,9 @@ class Conversation:
     async def answer(self, message: UserMessage, catalog: ToolCatalogResult) -> Answer:
         """Run the agent loop for one message."""
 
+    async def discover_tools(self) -> ToolCatalogResult:
+        return await discover(workflow.info().workflow_id)
+
     async def loop(self) -> None:
         while True:
             await workflow.wait_condition(lambda: bool(self.pending) or self._time_to_roll_over())
@@ -94,7 +97,7 @@ class Conversation:
         started = workflow.now()
         if self.catalog is None:
             self.progress = Progress(state="thinking", message_id=message.id)
-            self.catalog = await discover(workflow.info().workflow_id)
+            self.catalog = await self.discover_tools()
         answer = await self.answer(message, self.catalog)
         self.progress = Progress()
         return Reply(
