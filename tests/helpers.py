@@ -79,6 +79,7 @@ class Stack:
     it_mcp_port: int = field(default_factory=free_port)
     finance_mcp_port: int = field(default_factory=free_port)
     extra_env: dict[str, str] = field(default_factory=dict)
+    pattern: str = "nexus"
 
     @property
     def env(self) -> dict[str, str]:

@@ -17,14 +17,14 @@ from tests.helpers import NEXUS_TOOLS, Stack, tool_endpoints
 
 pytestmark = pytest.mark.stack
 
-PATTERNS = ["nexus", "agents-nexus"]
+PATTERNS = ["nexus", "agents-nexus", "mcp"]
 
 
 @pytest.fixture(scope="module", params=PATTERNS)
 def running_stack(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Stack]:
-    stack = Stack(home=tmp_path_factory.mktemp(f"ask-{request.param}") / "home")
+    stack = Stack(home=tmp_path_factory.mktemp(f"ask-{request.param}") / "home", pattern=request.param)
     try:
         stack.run("up", "--pattern", request.param, check=True)
         yield stack
@@ -70,6 +70,8 @@ SAMPLES = [
 def test_sample_question(
     running_stack: Stack, question: str, service: str, tool: str, transport: str, expected: list[str]
 ) -> None:
+    if transport == "nexus" and running_stack.pattern == "mcp":
+        transport = "mcp"
     answer = ask(running_stack, question)
     assert [(c["service"], c["tool"], c["transport"]) for c in answer["tool_calls"]] == [
         (service, tool, transport)
@@ -87,6 +89,15 @@ def test_sample_question(
     if transport == "nexus":
         endpoints = asyncio.run(nexus_endpoints(running_stack, answer["session"]))
         assert endpoints == {f"{service}-nexus-endpoint"}
+    if transport == "mcp":
+        # The MCP server ran the tool as a workflow in the team's namespace.
+        assert asyncio.run(mcp_tool_runs(running_stack, service)) > 0
+
+
+async def mcp_tool_runs(stack: Stack, team: str) -> int:
+    client = await Client.connect(f"127.0.0.1:{stack.temporal_port}", namespace=f"{team}-namespace")
+    query = f"WorkflowType = 'dagent.ToolWorkflow' AND WorkflowId STARTS_WITH '{team}-mcp-tool-'"
+    return len([w async for w in client.list_workflows(query)])
 
 
 async def nexus_endpoints(stack: Stack, session: str) -> set[str]:
@@ -112,7 +123,10 @@ def test_same_message_id_twice_is_answered_once(running_stack: Stack) -> None:
 
 def test_tools_list_shows_live_services(running_stack: Stack) -> None:
     catalog = json.loads(running_stack.run("tools", "list", "--json", check=True).stdout)
-    assert {(t["service"], t["tool"], t["transport"]) for t in catalog["tools"]} == NEXUS_TOOLS
+    expected = NEXUS_TOOLS
+    if running_stack.pattern == "mcp":
+        expected = {(s, t, "mcp" if tr == "nexus" else tr) for s, t, tr in NEXUS_TOOLS}
+    assert {(t["service"], t["tool"], t["transport"]) for t in catalog["tools"]} == expected
     assert catalog["unavailable"] == {}
     table = running_stack.run("tools", "list", check=True).stdout
     assert "calculate_roi" in table
@@ -142,7 +156,8 @@ def test_ask_without_a_stack_says_how_to_start_it(stack: Stack) -> None:
 
 
 def test_tools_list_marks_a_silent_service_unavailable(running_stack: Stack) -> None:
-    it = running_stack.component("it")
+    # The process that answers for IT's tools: its MCP server, or its Nexus worker.
+    it = running_stack.component("it-mcp" if running_stack.pattern == "mcp" else "it")
     os.kill(it["pid"], signal.SIGSTOP)  # alive but silent: no restart, no answer
     try:
         catalog = json.loads(running_stack.run("tools", "list", "--json", check=True).stdout)

@@ -150,12 +150,22 @@ def test_swap_replaces_only_what_differs(stack: Stack) -> None:
     assert after["orchestrator"]["pid"] != before["orchestrator"]
 
 
-def test_pattern_not_built_yet_fails_clearly(stack: Stack) -> None:
-    result = stack.run("up", "--pattern", "mcp")
-    assert result.returncode == 1
-    assert "dagent did not start (orchestrator)" in result.stderr
-    assert "The 'mcp' pattern is not available yet" in result.stderr
-    assert stack.processes() == []
+def test_swap_to_mcp_and_back(stack: Stack) -> None:
+    stack.run("up", check=True)
+    before = {c["name"]: c["pid"] for c in stack.status()["components"]}
+    stack.run("up", "--pattern", "mcp", check=True)
+    after = {c["name"]: c for c in stack.status()["components"]}
+    assert set(after) == {"temporal", "orchestrator", "it", "finance", "it-mcp", "finance-mcp"}
+    assert all(c["state"] == "running" for c in after.values())
+    for kept in ("temporal", "it", "finance"):
+        assert after[kept]["pid"] == before[kept]
+    assert after["orchestrator"]["pid"] != before["orchestrator"]
+    token = (stack.home / "run" / "mcp-token").stat()
+    assert token.st_mode & 0o077 == 0  # readable by its owner only
+    stack.run("up", "--pattern", "nexus", check=True)
+    assert {c["name"] for c in stack.status()["components"]} == {"temporal", "orchestrator", "it", "finance"}
+    assert port_is_free(stack.it_mcp_port)
+    assert port_is_free(stack.finance_mcp_port)
 
 
 def test_two_stacks_side_by_side(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> None:

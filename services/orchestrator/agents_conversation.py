@@ -173,7 +173,7 @@ class McpConversation(AgentsConversation):
 def mcp_calls(items: list[Any], routes: dict[str, ToolRoute]) -> list[ToolCallRecord]:
     """Tool calls the SDK made on MCP servers, read back from the run's items."""
     calls: dict[str, tuple[str, str]] = {}
-    outputs: dict[str, str] = {}
+    outputs: dict[str, Any] = {}
     for item in items:
         if isinstance(item, ToolCallItem):
             raw = item.raw_item
@@ -188,7 +188,7 @@ def mcp_calls(items: list[Any], routes: dict[str, ToolRoute]) -> list[ToolCallRe
                 else getattr(raw_output, "call_id", None)
             )
             if call_id:
-                outputs[str(call_id)] = str(item.output)
+                outputs[str(call_id)] = item.output
     records = []
     for call_id, (name, arguments) in calls.items():
         result = tool_result(outputs.get(call_id, ""))
