@@ -45,8 +45,8 @@ with workflow.unsafe.imports_passed_through():
 
 MAX_STEPS = 8
 MCP_ACTIVITY = ActivityConfig(
-    start_to_close_timeout=timedelta(seconds=35),
-    retry_policy=RetryPolicy(maximum_attempts=3, maximum_interval=timedelta(seconds=2)),
+    start_to_close_timeout=timedelta(seconds=15),
+    retry_policy=RetryPolicy(maximum_attempts=2, maximum_interval=timedelta(seconds=2)),
 )
 TURN_FAILURES = (AgentsException, AgentsWorkflowError, *STEP_FAILURES)
 
@@ -157,6 +157,11 @@ class McpConversation(AgentsConversation):
     @workflow.run
     async def run(self, request: ConversationInput) -> None:
         await self.loop()
+
+    def should_rediscover(self) -> bool:
+        # Each turn asks the MCP servers (a local activity, a few ms): a server that
+        # is down is left out at once, and used again as soon as it answers.
+        return True
 
     async def discover_tools(self) -> ToolCatalogResult:
         return await discover_mcp()

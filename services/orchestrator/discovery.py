@@ -58,7 +58,7 @@ def local_routes() -> list[ToolRoute]:
 
 async def discover_mcp() -> ToolCatalogResult:
     """Local tools, and what the teams' MCP servers list (an activity: network I/O)."""
-    remote: ToolCatalogResult = await workflow.execute_activity(
+    remote: ToolCatalogResult = await workflow.execute_local_activity(
         "dagent.list_mcp_tools",
         start_to_close_timeout=timedelta(seconds=10),
         retry_policy=RetryPolicy(maximum_attempts=2),

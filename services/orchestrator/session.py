@@ -76,6 +76,9 @@ class Conversation:
     async def answer(self, message: UserMessage, catalog: ToolCatalogResult) -> Answer:
         """Run the agent loop for one message."""
 
+    def should_rediscover(self) -> bool:
+        return self.catalog is None or bool(self.catalog.unavailable)
+
     async def discover_tools(self) -> ToolCatalogResult:
         return await discover(workflow.info().workflow_id)
 
@@ -95,7 +98,9 @@ class Conversation:
 
     async def _turn(self, message: UserMessage) -> Reply:
         started = workflow.now()
-        if self.catalog is None:
+        # Discovered once per run, and again while a service is missing, so a
+        # service that comes back is used from the next turn on.
+        if self.catalog is None or self.should_rediscover():
             self.progress = Progress(state="thinking", message_id=message.id)
             self.catalog = await self.discover_tools()
         answer = await self.answer(message, self.catalog)
