@@ -26,6 +26,8 @@ from services.settings import DagentSettings
 
 logger = logging.getLogger("dagent.worker")
 
+MAX_CONCURRENT_WORKFLOW_TASKS = 16
+
 # Set by the supervisor; a worker whose supervisor vanished stops by itself.
 SUPERVISOR_PID_ENV = "DAGENT_SUPERVISOR_PID"
 
@@ -139,6 +141,11 @@ def build_worker(name: str, client: Client, settings: DagentSettings) -> Worker:
         # An explicit build id spares the SDK from hashing every loaded module.
         build_id=BUILD_ID,
         identity=worker_identity(name),
+        # One event loop cannot work on more tasks than this at once without
+        # delaying all of them; a task left waiting in the worker past the
+        # server's 10 s workflow-task timeout fails, while one left on the
+        # server just waits. So under a burst, the backlog stays on the server.
+        max_concurrent_workflow_tasks=MAX_CONCURRENT_WORKFLOW_TASKS,
     )
 
 

@@ -6,13 +6,14 @@ calls work whichever agent pattern the orchestrator runs.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import timedelta
 from typing import Any
 
 from temporalio.client import Client, WithStartWorkflowOperation, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 
 from services import topology
 from services.errors import DagentError
@@ -32,6 +33,7 @@ from services.orchestrator.failures import root_message
 from services.orchestrator.session import ConversationInput
 
 CATALOG_TIMEOUT = timedelta(seconds=20)
+SEND_ATTEMPTS = 8
 
 
 class MessageRejectedError(DagentError):
@@ -61,24 +63,36 @@ async def send(
     returns the same reply, even after the client crashed in between.
     """
     message = UserMessage(id=message_id or new_message_id(), text=text)
-    start: WithStartWorkflowOperation[Any, Any] = WithStartWorkflowOperation(
+    for attempt in range(SEND_ATTEMPTS):
+        try:
+            reply: Reply = await client.execute_update_with_start_workflow(
+                SEND_UPDATE,
+                message,
+                # A with-start operation can be used once: a new one per attempt.
+                start_workflow_operation=_start_operation(session, turns_per_run, pattern),
+                id=message.id,
+                result_type=Reply,
+            )
+            return reply
+        except WorkflowUpdateFailedError as exc:
+            raise MessageRejectedError(root_message(exc)) from None
+        except RPCError as exc:
+            # The workflow's last task failed (typically a timeout under load) and the
+            # server will retry it; the same message id makes sending again safe.
+            if exc.status != RPCStatusCode.FAILED_PRECONDITION or attempt == SEND_ATTEMPTS - 1:
+                raise
+            await asyncio.sleep(min(2.0, 0.1 * 2**attempt))
+    raise AssertionError("unreachable")
+
+
+def _start_operation(session: str, turns_per_run: int, pattern: str) -> WithStartWorkflowOperation[Any, Any]:
+    return WithStartWorkflowOperation(
         WORKFLOW_TYPES[pattern],
         ConversationInput(session=session, turns_per_run=turns_per_run),
         id=workflow_id(session),
         task_queue=topology.ORCHESTRATOR_TASK_QUEUE,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
     )
-    try:
-        reply: Reply = await client.execute_update_with_start_workflow(
-            SEND_UPDATE,
-            message,
-            start_workflow_operation=start,
-            id=message.id,
-            result_type=Reply,
-        )
-    except WorkflowUpdateFailedError as exc:
-        raise MessageRejectedError(root_message(exc)) from None
-    return reply
 
 
 async def check_session_pattern(client: Client, session: str, pattern: str) -> None:

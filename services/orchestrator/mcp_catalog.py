@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 
 from temporalio import activity
@@ -12,6 +13,9 @@ from services.orchestrator.discovery import ToolCatalogResult, ToolRoute
 from services.settings import mcp_token_file
 
 LIST_TIMEOUT = 5.0
+# Every turn asks; within this many seconds one answer serves all conversations,
+# so a burst of turns does not open a connection per turn.
+CACHE_SECONDS = 2.0
 
 
 def mcp_url(port: int) -> str:
@@ -29,9 +33,18 @@ class McpCatalogActivities:
     def __init__(self, home: Path, ports: dict[str, int]) -> None:
         self.home = home
         self.ports = ports
+        self._cached: tuple[float, ToolCatalogResult] | None = None
+        self._lock = asyncio.Lock()
 
     @activity.defn(name="dagent.list_mcp_tools")
     async def list_mcp_tools(self) -> ToolCatalogResult:
+        async with self._lock:
+            now = time.monotonic()
+            if self._cached is None or now - self._cached[0] > CACHE_SECONDS:
+                self._cached = (now, await self._list_all())
+            return self._cached[1]
+
+    async def _list_all(self) -> ToolCatalogResult:
         teams = list(topology.TEAMS)
         answers = await asyncio.gather(*(self._list(team) for team in teams), return_exceptions=True)
         tools: list[ToolRoute] = []
