@@ -39,6 +39,7 @@ with workflow.unsafe.imports_passed_through():
     from services.orchestrator.discovery import ToolCatalogResult, ToolRoute, discover_mcp
     from services.orchestrator.failures import root_message
     from services.orchestrator.memory import SYSTEM_PROMPT, fold_items
+    from services.orchestrator.planner import is_failure_text
     from services.orchestrator.planner import parse_result as tool_result
     from services.orchestrator.session import Answer, Conversation, ConversationInput
     from services.orchestrator.tool_calls import STEP_FAILURES, call_tool
@@ -204,7 +205,7 @@ def mcp_calls(items: list[Any], routes: dict[str, ToolRoute]) -> list[ToolCallRe
                 transport="mcp",
                 arguments=tool_result(arguments),
                 result=result,
-                ok="error" not in result,
+                ok="error" not in result and not is_failure_text(result),
             )
         )
     return records

@@ -246,6 +246,8 @@ def _answer(after_question: list[Message]) -> str:
 def _describe(name: str, args: dict[str, Any], result: dict[str, Any]) -> str:
     if "error" in result:
         return f"I could not get that from `{name}`: {result['error']}"
+    if is_failure_text(result):
+        return f"I could not get that from `{name}`: {result['text']}"
     sample = " _(sample data, not live)_" if "sample data" in str(result.get("source", "")) else ""
     if name == "calculator":
         return f"`{result.get('expression', args.get('expression'))}` = **{result.get('result')}**"
@@ -304,6 +306,11 @@ def _last_index(messages: list[Message], role: str) -> int | None:
         if messages[index].get("role") == role:
             return index
     return None
+
+
+def is_failure_text(result: dict[str, Any]) -> bool:
+    """The Agents SDK reports a failed tool (e.g. an MCP call that timed out) as text."""
+    return str(result.get("text", "")).startswith("An error occurred while running the tool")
 
 
 def parse_result(value: Any) -> dict[str, Any]:
