@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Group, RenderableType
 from rich.markdown import Markdown
 from rich.table import Table
 from rich.text import Text
 
-from services.orchestrator.contract import Reply, ToolCallRecord
-from services.orchestrator.discovery import ToolCatalogResult
+if TYPE_CHECKING:  # types only: importing them pulls in the Temporal SDK (~0.3 s per command)
+    from services.orchestrator.contract import Reply, ToolCallRecord
+    from services.orchestrator.discovery import ToolCatalogResult
 
 
 def tool_line(call: ToolCallRecord) -> Text:

@@ -75,10 +75,6 @@ class DagentSettings(BaseSettings):
     def mcp_port(self, team: str) -> int:
         return {"it": self.it_mcp_port, "finance": self.finance_mcp_port}[team]
 
-    def as_env(self) -> dict[str, str]:
-        """The environment that hands these settings to a child process."""
-        return {f"{ENV_PREFIX}{name.upper()}": str(value) for name, value in self.model_dump().items()}
-
 
 def mcp_token_file(home: Path) -> Path:
     """Where `dagent up` keeps the bearer token of the stack's MCP servers (mode 0600)."""

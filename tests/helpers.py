@@ -97,10 +97,6 @@ class Stack:
         env.update(self.extra_env)
         return env
 
-    @property
-    def ports(self) -> list[int]:
-        return [self.temporal_port, self.ui_port, self.it_mcp_port, self.finance_mcp_port]
-
     def run(
         self, *args: str, timeout: float = 180.0, check: bool = False
     ) -> subprocess.CompletedProcess[str]:

@@ -23,7 +23,7 @@ def test_environment_and_flags(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) 
     monkeypatch.setenv("DAGENT_TEMPORAL_PORT", "9000")
     settings = load_settings(ui_port=9100, model=None)
     assert (settings.home, settings.temporal_port, settings.ui_port) == (tmp_path, 9000, 9100)
-    assert settings.as_env()["DAGENT_UI_PORT"] == "9100"
+    assert settings.mcp_port("finance") == settings.finance_mcp_port
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ from temporalio.client import Client
 from temporalio.service import RPCError
 
 from durable_agents_cli.chat.repl import SessionInfo
-from durable_agents_cli.stack.processes import port_accepts
+from durable_agents_cli.stack.processes import address_accepts
 from durable_agents_cli.stack.state import StackState
 from services.errors import StackNotRunningError
 from services.orchestrator import client as conversation
@@ -37,7 +37,7 @@ class TemporalChatBackend:
         return self._session
 
     async def send(self, text: str, on_progress: Callable[[Progress], None]) -> Reply:
-        if not self._reachable():
+        if not address_accepts(self.state.config.temporal_address):
             # Fail at once instead of after the client's retries (seconds).
             raise self._lost(ConnectionRefusedError("nothing listens there"))
         watcher = asyncio.create_task(self._watch(on_progress))
@@ -90,10 +90,6 @@ class TemporalChatBackend:
         with contextlib.suppress(OSError):
             self.last_session_file.parent.mkdir(parents=True, exist_ok=True)
             self.last_session_file.write_text(self._session)
-
-    def _reachable(self) -> bool:
-        host, _, port = self.state.config.temporal_address.rpartition(":")
-        return not port.isdigit() or port_accepts(int(port), host or "127.0.0.1")
 
     def _lost(self, exc: Exception) -> StackNotRunningError:
         return StackNotRunningError(

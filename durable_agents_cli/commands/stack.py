@@ -14,7 +14,7 @@ from rich.text import Text
 from durable_agents_cli import console, render
 from durable_agents_cli.stack import control, logs
 from durable_agents_cli.stack.paths import StackPaths
-from durable_agents_cli.stack.processes import port_accepts, tail
+from durable_agents_cli.stack.processes import address_accepts, tail
 from durable_agents_cli.stack.state import StackConfig, StackState, read_state
 from services.settings import load_settings
 
@@ -102,7 +102,7 @@ def status(
     paths = StackPaths(load_settings().home)
     state = read_state(paths) if control.supervisor_alive(paths) else None
     address = state.config.temporal_address if state else None
-    reachable = _reachable(address) if address else False
+    reachable = address_accepts(address) if address else False
     if as_json:
         console.out.print_json(json.dumps(render.status_json(state, reachable, address)))
         return
@@ -114,11 +114,6 @@ def status(
     console.out.print(temporal_line + (f" · Web UI {state.config.ui_url}" if state.config.ui_url else ""))
     if state.error:
         console.warn(state.error)
-
-
-def _reachable(address: str) -> bool:
-    host, _, port = address.rpartition(":")
-    return port.isdigit() and port_accepts(int(port), host or "127.0.0.1")
 
 
 def logs_command(

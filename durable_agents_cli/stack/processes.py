@@ -74,6 +74,12 @@ def port_accepts(port: int, host: str = "127.0.0.1", timeout: float = 0.5) -> bo
         return False
 
 
+def address_accepts(address: str, timeout: float = 0.5) -> bool:
+    """True if something accepts connections at `host:port`."""
+    host, _, port = address.rpartition(":")
+    return port.isdigit() and port_accepts(int(port), host or "127.0.0.1", timeout)
+
+
 def tail(path: Path, lines: int = 20) -> list[str]:
     """The last `lines` lines of a text file, empty if it does not exist."""
     try:

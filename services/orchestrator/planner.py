@@ -128,7 +128,7 @@ def _previous_calls(messages: list[Message], before: int) -> list[tuple[str, dic
     for message in reversed(messages[:before]):
         if message.get("role") == "assistant" and message.get("tool_calls"):
             return [
-                (call["function"]["name"], _json(call["function"].get("arguments")))
+                (call["function"]["name"], parse_result(call["function"].get("arguments")))
                 for call in message["tool_calls"]
             ]
     return []
@@ -229,13 +229,13 @@ def _answer(after_question: list[Message]) -> str:
     calls: dict[str, tuple[str, dict[str, Any]]] = {}
     for message in after_question:
         for call in message.get("tool_calls") or []:
-            calls[call["id"]] = (call["function"]["name"], _json(call["function"].get("arguments")))
+            calls[call["id"]] = (call["function"]["name"], parse_result(call["function"].get("arguments")))
     lines = []
     for message in after_question:
         if message.get("role") != "tool":
             continue
         name, args = calls.get(str(message.get("tool_call_id")), (str(message.get("name")), {}))
-        result = _json(message.get("content"))
+        result = parse_result(message.get("content"))
         try:
             lines.append(_describe(name, args, result))
         except (KeyError, TypeError, ValueError):  # an unexpected shape: show it as it is
@@ -328,6 +328,3 @@ def parse_result(value: Any) -> dict[str, Any]:
     if isinstance(loaded, dict) and loaded.get("type") == "text" and isinstance(loaded.get("text"), str):
         return parse_result(loaded["text"])
     return loaded if isinstance(loaded, dict) else {"value": loaded}
-
-
-_json = parse_result
