@@ -11,6 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 if TYPE_CHECKING:  # types only: importing them pulls in the Temporal SDK (~0.3 s per command)
+    from services.orchestrator.circuits import CircuitStatus
     from services.orchestrator.contract import Reply, ToolCallRecord
     from services.orchestrator.discovery import ToolCatalogResult
 
@@ -24,6 +25,21 @@ def tool_line(call: ToolCallRecord) -> Text:
         f"({arguments})",
         (f" via {call.transport}", "dim"),
     )
+
+
+CIRCUIT_STYLES = {"closed": "green", "half-open": "yellow", "open": "red"}
+
+
+def circuit_line(circuit: CircuitStatus) -> Text:
+    """One service's circuit breaker, e.g. `finance  open  (operation timed out) · next try 12:00:10`."""
+    line = Text.assemble(
+        (f"{circuit.service:<8}", "bold"), (f"circuit {circuit.state}", CIRCUIT_STYLES[circuit.state])
+    )
+    if circuit.reason and circuit.state != "closed":
+        line.append(f"  ({circuit.reason})", style="dim")
+    if circuit.retry_at is not None:
+        line.append(f" · next try {circuit.retry_at.astimezone():%H:%M:%S}", style="dim")
+    return line
 
 
 def answer(reply: Reply, elapsed: float) -> RenderableType:

@@ -8,6 +8,7 @@ opened and stdout carries nothing but the protocol.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import json
 import logging
@@ -20,9 +21,12 @@ from typing import Any
 from fastmcp import FastMCP
 from fastmcp.exceptions import ToolError
 from fastmcp.server.auth import AccessToken, TokenVerifier
+from fastmcp.server.dependencies import fastmcp_request_ctx
 from fastmcp.tools.base import Tool, ToolResult
 from mcp.types import TextContent
 from temporalio.client import Client, WorkflowFailureError
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from services import temporal, topology
 from services.errors import ConfigError
@@ -30,12 +34,13 @@ from services.orchestrator.failures import root_message
 from services.settings import mcp_token_file
 from services.tools import Tool as RegistryTool
 from services.tools import ToolInputError, tools_of
-from services.toolservice.contract import ToolCall, ToolOutcome
+from services.toolservice.contract import IDEMPOTENCY_META, ToolCall, ToolOutcome
 from services.toolservice.workflows import ToolWorkflow
 
 logger = logging.getLogger("dagent.mcp")
 
 TOOL_TIMEOUT = timedelta(seconds=30)
+MAX_KEY_CHARS = 500
 TOKEN_ENV = "DAGENT_MCP_TOKEN"  # noqa: S105 (a variable name, not a secret)
 
 
@@ -74,20 +79,44 @@ class WorkflowTool(Tool):
         except ToolInputError as exc:
             raise ToolError(str(exc)) from None
         client: Client = self.client
+        key = _idempotency_key()
+        call = ToolCall(tool=self.name, arguments_json=json.dumps(arguments), idempotency_key=key)
+        # A retried call (same key) finds the workflow of the first attempt, running
+        # or finished, and answers with its result: the tool runs once.
+        workflow_id = f"{self.team}-mcp-tool-{_digest(key) if key else uuid.uuid4().hex}"
         try:
-            outcome: ToolOutcome = await client.execute_workflow(
-                ToolWorkflow.run,
-                ToolCall(tool=self.name, arguments_json=json.dumps(arguments)),
-                id=f"{self.team}-mcp-tool-{uuid.uuid4()}",
-                task_queue=topology.TEAMS[self.team].task_queue,
-                execution_timeout=TOOL_TIMEOUT,
-            )
+            try:
+                handle = await client.start_workflow(
+                    ToolWorkflow.run,
+                    call,
+                    id=workflow_id,
+                    task_queue=topology.TEAMS[self.team].task_queue,
+                    execution_timeout=TOOL_TIMEOUT,
+                    id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                    id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                )
+            except WorkflowAlreadyStartedError:
+                handle = client.get_workflow_handle(workflow_id, result_type=ToolOutcome)
+            outcome: ToolOutcome = await handle.result()
         except WorkflowFailureError as exc:
             raise ToolError(root_message(exc)) from None
         except RuntimeError as exc:  # Temporal unreachable
             raise ToolError(f"The {self.team} service cannot reach Temporal: {exc}") from None
         text = json.dumps(outcome.result)
         return ToolResult(content=[TextContent(type="text", text=text)], structured_content=outcome.result)
+
+
+def _idempotency_key() -> str:
+    """The caller's idempotency key, from the request's `_meta` (dagent's orchestrator
+    sends one per tool call; other MCP clients need not)."""
+    request = fastmcp_request_ctx.get()
+    meta = request.meta if request is not None else None
+    key = (meta or {}).get(IDEMPOTENCY_META)
+    return key if isinstance(key, str) and 0 < len(key) <= MAX_KEY_CHARS else ""
+
+
+def _digest(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
 def _registry_tool(team: str, name: str) -> RegistryTool:

@@ -66,11 +66,23 @@ class DagentSettings(BaseSettings):
         default="INFO",
         description="Log level of dagent's own processes.",
     )
+    test_slow_tool: str = Field(
+        default="",
+        pattern=r"^$|^[a-z_]+:\d+(\.\d+)?$",
+        description="Test aid, off by default: 'TOOL:SECONDS' makes every run of TOOL wait that long "
+        "first, so a fault test can stop a process in the middle of a tool call.",
+    )
 
     @field_validator("home")
     @classmethod
     def _expand_home(cls, value: Path) -> Path:
         return value.expanduser().absolute()
+
+    def tool_delays(self) -> dict[str, float]:
+        if not self.test_slow_tool:
+            return {}
+        tool, seconds = self.test_slow_tool.split(":")
+        return {tool: float(seconds)}
 
     def mcp_port(self, team: str) -> int:
         return {"it": self.it_mcp_port, "finance": self.finance_mcp_port}[team]

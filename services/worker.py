@@ -49,7 +49,7 @@ def worker_identity(name: str, pid: int | None = None) -> str:
 def parts_for(name: str, client: Client, settings: DagentSettings) -> WorkerParts:
     diagnostics = health.HealthActivities(name, BUILD_ID)
     common = WorkerParts(workflows=[health.PingWorkflow], activities=[diagnostics.describe_worker])
-    specific = orchestrator_parts(client, settings) if name == "orchestrator" else team_parts(name)
+    specific = orchestrator_parts(client, settings) if name == "orchestrator" else team_parts(name, settings)
     return WorkerParts(
         workflows=[*common.workflows, *specific.workflows],
         activities=[*common.activities, *specific.activities],
@@ -71,7 +71,7 @@ def orchestrator_parts(client: Client, settings: DagentSettings) -> WorkerParts:
         workflows=[conversation_class(settings.pattern), ToolCatalogWorkflow],
         activities=[
             llm.LlmActivities(settings.model).call_llm,
-            ToolActivities("orchestrator").run_tool,
+            ToolActivities("orchestrator", settings.tool_delays()).run_tool,
             EndpointActivities(client).missing_endpoints,
             mcp_catalog.list_mcp_tools,
         ],
@@ -117,14 +117,14 @@ async def connect_worker_client(name: str, settings: DagentSettings, address: st
     )
 
 
-def team_parts(team: str) -> WorkerParts:
+def team_parts(team: str, settings: DagentSettings) -> WorkerParts:
     from services.toolservice.activities import ToolActivities
     from services.toolservice.handler import ToolServiceHandler
     from services.toolservice.workflows import ToolWorkflow
 
     return WorkerParts(
         workflows=[ToolWorkflow],
-        activities=[ToolActivities(team).run_tool],
+        activities=[ToolActivities(team, settings.tool_delays()).run_tool],
         nexus_service_handlers=[ToolServiceHandler(team)],
     )
 

@@ -12,6 +12,7 @@ import pytest
 from durable_agents_cli.chat import slash
 from durable_agents_cli.chat.repl import ChatLoop, SessionInfo
 from services.errors import StackNotRunningError
+from services.orchestrator.circuits import CircuitStatus
 from services.orchestrator.contract import Progress, Reply, ToolCallRecord, TranscriptEntry
 from services.orchestrator.discovery import ToolCatalogResult
 
@@ -54,6 +55,9 @@ class FakeBackend:
 
     def info(self) -> SessionInfo:
         return SessionInfo(session=self._session, pattern="nexus", model="offline", web_ui="http://ui/x")
+
+    async def circuits(self) -> list[CircuitStatus]:
+        return [CircuitStatus(service="it", state="open", reason="timed out")]
 
     def new_session(self) -> str:
         self.sessions += 1
@@ -113,6 +117,8 @@ def test_slash_commands() -> None:
     assert "history" in kinds
     assert "tools" in kinds
     assert "session" in kinds
+    session = [payload for kind, payload in view.shown if kind == "session"]
+    assert session[0].session == "s1"
     assert backend.session == "s2"
     assert kinds.count("welcome") == 2
     helps = [payload for kind, payload in view.shown if kind == "help"]

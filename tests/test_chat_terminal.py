@@ -87,6 +87,9 @@ def test_chat_answers_keeps_history_and_resumes(chat_stack: Stack) -> None:
     resumed.sendline("/session")
     resumed.expect(f"workflows/dagent-chat-{session}")
     resumed.expect(PROMPT)
+    shown = ANSI.sub("", resumed.before)
+    assert re.search(r"it +circuit closed", shown), shown
+    assert re.search(r"finance +circuit closed", shown), shown
     resumed.sendeof()
     resumed.expect(pexpect.EOF)
     resumed.close()

@@ -3,12 +3,15 @@ pattern) and the Agents SDK plugin's, which drops fields pydantic sees as unset.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from pydantic import BaseModel
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter
 from temporalio.openai_agents import OpenAIPayloadConverter
 
+from services.orchestrator.circuits import Circuits
 from services.orchestrator.discovery import ToolCatalogResult, ToolRoute
 from services.orchestrator.memory import Memory
 from services.orchestrator.messages import ChatMessage
@@ -41,3 +44,14 @@ def test_tool_catalog_with_unavailable_services_round_trips(converter: str) -> N
     )
     catalog = ToolCatalogResult(tools=[route], unavailable={"it": "down"})
     assert round_trip(catalog, converter) == catalog
+
+
+@pytest.mark.parametrize("converter", CONVERTERS)
+def test_an_open_circuit_round_trips(converter: str) -> None:
+    circuits = Circuits()
+    circuits.failed("it", datetime(2026, 1, 1, tzinfo=UTC), "timed out")
+    state = CarriedState(circuits=circuits)  # as the workflow carries it
+    back = round_trip(ConversationInput(session="s", state=state), converter)
+    assert isinstance(back, ConversationInput)
+    assert back.state.circuits == state.circuits
+    assert back.state.circuits.get("it", datetime(2026, 1, 1, tzinfo=UTC)).state == "open"

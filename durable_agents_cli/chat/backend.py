@@ -15,6 +15,7 @@ from durable_agents_cli.stack.processes import address_accepts
 from durable_agents_cli.stack.state import StackState
 from services.errors import StackNotRunningError
 from services.orchestrator import client as conversation
+from services.orchestrator.circuits import CircuitStatus
 from services.orchestrator.contract import Progress, Reply, TranscriptEntry, workflow_id
 from services.orchestrator.discovery import ToolCatalogResult
 
@@ -80,6 +81,15 @@ class TemporalChatBackend:
         if config.ui_url:
             web_ui = f"{config.ui_url}/namespaces/default/workflows/{workflow_id(self._session)}"
         return SessionInfo(session=self._session, pattern=config.pattern, model=config.model, web_ui=web_ui)
+
+    async def circuits(self) -> list[CircuitStatus]:
+        """Each tool service's circuit breaker in this session (none before its first turn)."""
+        try:
+            return (await conversation.progress(self.client, self._session)).circuits
+        except RPCError:
+            return []
+        except RuntimeError as exc:
+            raise self._lost(exc) from None
 
     def new_session(self) -> str:
         self._session = conversation.new_session_id()

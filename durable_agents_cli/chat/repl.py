@@ -10,6 +10,7 @@ from typing import Protocol
 
 from durable_agents_cli.chat import slash
 from services.errors import DagentError
+from services.orchestrator.circuits import CircuitStatus
 from services.orchestrator.contract import Progress, Reply, TranscriptEntry
 from services.orchestrator.discovery import ToolCatalogResult
 
@@ -34,6 +35,8 @@ class ChatBackend(Protocol):
 
     def info(self) -> SessionInfo: ...
 
+    async def circuits(self) -> list[CircuitStatus]: ...
+
     def new_session(self) -> str: ...
 
 
@@ -54,7 +57,7 @@ class ChatView(Protocol):
 
     def tools(self, catalog: ToolCatalogResult) -> None: ...
 
-    def session(self, info: SessionInfo) -> None: ...
+    def session(self, info: SessionInfo, circuits: list[CircuitStatus]) -> None: ...
 
     def help(self, lines: list[tuple[str, str]], unknown: str | None = None) -> None: ...
 
@@ -100,7 +103,7 @@ class ChatLoop:
             elif command.action == "tools":
                 self.view.tools(await self.backend.tools())
             elif command.action == "session":
-                self.view.session(self.backend.info())
+                self.view.session(self.backend.info(), await self.backend.circuits())
             elif command.action == "new":
                 self.backend.new_session()
                 self.view.welcome(self.backend.info())

@@ -13,6 +13,7 @@ from rich.text import Text
 
 from durable_agents_cli import render_agent
 from durable_agents_cli.chat.repl import SessionInfo
+from services.orchestrator.circuits import CircuitStatus
 from services.orchestrator.contract import Progress, Reply, TranscriptEntry
 from services.orchestrator.discovery import ToolCatalogResult
 
@@ -112,7 +113,7 @@ class TerminalView:
         for service, reason in catalog.unavailable.items():
             self.console.print(Text(f"{service}: {reason}", style="yellow"))
 
-    def session(self, info: SessionInfo) -> None:
+    def session(self, info: SessionInfo, circuits: list[CircuitStatus]) -> None:
         rows = {
             "session": info.session,
             "pattern": info.pattern,
@@ -122,6 +123,8 @@ class TerminalView:
         for name, value in rows.items():
             # Printed whole (no wrapping) so the link stays clickable.
             self.console.print(Text.assemble((f"{name:<8}", "bold"), value), no_wrap=True, crop=False)
+        for circuit in circuits:
+            self.console.print(render_agent.circuit_line(circuit))
 
     def help(self, lines: list[tuple[str, str]], unknown: str | None = None) -> None:
         if unknown:

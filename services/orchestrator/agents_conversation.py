@@ -12,11 +12,15 @@ Kept apart from the `nexus` pattern's module: this one imports `agents`.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, cast
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError
+from temporalio.exceptions import TimeoutError as TemporalTimeoutError
 
 with workflow.unsafe.imports_passed_through():
     from agents import (
@@ -29,6 +33,7 @@ with workflow.unsafe.imports_passed_through():
         TResponseInputItem,
     )
     from agents.exceptions import AgentsException, MaxTurnsExceeded
+    from agents.mcp import MCPToolMetaContext
     from temporalio.openai_agents import AgentsWorkflowError
     from temporalio.openai_agents.workflow import temporal_mcp_server
     from temporalio.workflow import ActivityConfig
@@ -42,12 +47,21 @@ with workflow.unsafe.imports_passed_through():
     from services.orchestrator.planner import is_failure_text
     from services.orchestrator.planner import parse_result as tool_result
     from services.orchestrator.session import Answer, Conversation, ConversationInput
-    from services.orchestrator.tool_calls import STEP_FAILURES, call_tool
+    from services.orchestrator.tool_calls import STEP_FAILURES, ToolCaller
+    from services.toolservice.contract import IDEMPOTENCY_META
 
 MAX_STEPS = 8
+# An MCP call is short; a server that does not answer within 6 s is stuck, one that
+# refuses connections is down (or restarting: retried for up to 14 s in all, so
+# a crashed server the supervisor restarts is used again within the same call).
 MCP_ACTIVITY = ActivityConfig(
-    start_to_close_timeout=timedelta(seconds=15),
-    retry_policy=RetryPolicy(maximum_attempts=2, maximum_interval=timedelta(seconds=2)),
+    start_to_close_timeout=timedelta(seconds=6),
+    schedule_to_close_timeout=timedelta(seconds=14),
+    retry_policy=RetryPolicy(
+        initial_interval=timedelta(milliseconds=500),
+        maximum_interval=timedelta(seconds=2),
+        maximum_attempts=6,
+    ),
 )
 TURN_FAILURES = (AgentsException, AgentsWorkflowError, *STEP_FAILURES)
 
@@ -65,8 +79,13 @@ class AgentsConversation(Conversation):
     async def answer(self, message: UserMessage, catalog: ToolCatalogResult) -> Answer:
         records: list[ToolCallRecord] = []
         routes = {route.name: route for route in catalog.tools}
+        caller = ToolCaller(routes, self.circuits, self._show, message.id)
+        # MCP tools reach the agent through its MCP servers, except a service whose
+        # server is unavailable: its known tools answer at once that it is.
         tools = [
-            self._tool(route, routes, records, message) for route in catalog.tools if route.transport != "mcp"
+            self._tool(route, caller, records)
+            for route in catalog.tools
+            if route.transport != "mcp" or route.service in catalog.unavailable
         ]
         summary = self.memory.summary()
         agent: Agent[Any] = Agent(
@@ -92,7 +111,9 @@ class AgentsConversation(Conversation):
         except TURN_FAILURES as exc:
             return self._failed(user_item, f"The model could not answer: {root_message(exc)}", records, 1)
         self.items = fold_items([dict(item) for item in result.to_input_list()], self.memory)
-        records.extend(mcp_calls(result.new_items, routes))
+        # Tools of an unavailable service ran as FunctionTools and are recorded already.
+        served = {name: r for name, r in routes.items() if r.service not in catalog.unavailable}
+        records.extend(mcp_calls(result.new_items, served))
         steps = len(result.raw_responses)
         return Answer(
             text=str(result.final_output or "(the model returned an empty answer)"),
@@ -111,26 +132,12 @@ class AgentsConversation(Conversation):
         self.items = fold_items([*self.items, user_item, assistant], self.memory)
         return Answer(text=text, tool_calls=records, steps=steps, error=True)
 
-    def _tool(
-        self,
-        route: ToolRoute,
-        routes: dict[str, ToolRoute],
-        records: list[ToolCallRecord],
-        message: UserMessage,
-    ) -> FunctionTool:
+    def _tool(self, route: ToolRoute, caller: ToolCaller, records: list[ToolCallRecord]) -> FunctionTool:
         async def invoke(_: RunContextWrapper[Any], arguments: str) -> str:
             step = len(records) + 1
-            record, content = await call_tool(
-                routes,
-                route.name,
-                arguments,
-                f"{workflow.info().workflow_id}/{message.id}/{step}/{route.name}",
-                self._show,
-                message.id,
-                step,
-            )
+            record, content = await caller.call(route.name, arguments, step, route.name)
             records.append(record)
-            self.progress = Progress(state="thinking", message_id=message.id, step=step + 1)
+            self.progress = Progress(state="thinking", message_id=caller.message_id, step=step + 1)
             return content
 
         return FunctionTool(
@@ -165,15 +172,50 @@ class McpConversation(AgentsConversation):
         return True
 
     async def discover_tools(self) -> ToolCatalogResult:
-        return await discover_mcp()
+        return await discover_mcp(self.circuits, self.catalog)
 
     def mcp_servers(self) -> list[Any]:
         unavailable = self.catalog.unavailable if self.catalog else {}
         return [
-            temporal_mcp_server(team, activity_config=MCP_ACTIVITY)
+            temporal_mcp_server(
+                team,
+                activity_config=MCP_ACTIVITY,
+                failure_error_function=self._mcp_failure(team),
+                tool_meta_resolver=self._mcp_meta,
+            )
             for team in topology.TEAMS
             if team not in unavailable
         ]
+
+    def _mcp_meta(self, context: MCPToolMetaContext) -> dict[str, Any]:
+        """The call's idempotency key, sent as MCP `_meta`: the server runs the tool as
+        a workflow with an id made from it, so a retried call finds the first run."""
+        call_id = getattr(context.run_context, "tool_call_id", None) or context.tool_name
+        key = f"{workflow.info().workflow_id}/{self.progress.message_id}/{call_id}"
+        return {IDEMPOTENCY_META: key}
+
+    def _mcp_failure(self, team: str) -> Callable[[RunContextWrapper[Any], Exception], str]:
+        """What the model reads when an MCP call failed; a call that never reached the
+        server (down, silent) counts against the team's circuit."""
+
+        def failure(_: RunContextWrapper[Any], error: Exception) -> str:
+            reason = root_message(error)
+            if reached_no_server(error):
+                self.circuits.failed(team, workflow.now(), reason)
+                reason = f"The {team} service is unavailable: {reason}"
+            return json.dumps({"error": reason})
+
+        return failure
+
+
+def reached_no_server(error: BaseException) -> bool:
+    """An MCP call whose activity failed (refused, timed out), not one the server answered."""
+    current: BaseException | None = error
+    while current is not None:
+        if isinstance(current, ActivityError | TemporalTimeoutError):
+            return True
+        current = current.__cause__ or getattr(current, "cause", None)
+    return False
 
 
 def mcp_calls(items: list[Any], routes: dict[str, ToolRoute]) -> list[ToolCallRecord]:

@@ -13,6 +13,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from services.orchestrator.circuits import CircuitStatus
+
 # One workflow type per agent pattern: a session stays with the pattern it began in.
 WORKFLOW_TYPES = {
     "nexus": "dagent.Conversation",
@@ -75,3 +77,6 @@ class Progress(BaseModel):
     run_turns: int = 0
     total_turns: int = 0
     unavailable: dict[str, str] = Field(default_factory=dict)
+    # Each tool service's circuit breaker: closed (normal), open (calls refused at
+    # once until `retry_at`), half-open (the next call probes).
+    circuits: list[CircuitStatus] = Field(default_factory=list)

@@ -22,7 +22,7 @@ with workflow.unsafe.imports_passed_through():
     from services.orchestrator.llm import LLM_TIMEOUT_SECONDS, NON_RETRYABLE, LlmActivities
     from services.orchestrator.messages import ChatMessage, LlmRequest, LlmResponse
     from services.orchestrator.session import Answer, Conversation, ConversationInput
-    from services.orchestrator.tool_calls import STEP_FAILURES, call_tool
+    from services.orchestrator.tool_calls import STEP_FAILURES, ToolCaller
 
 MAX_STEPS = 8
 LLM_RETRY = RetryPolicy(
@@ -44,7 +44,7 @@ class NexusConversation(Conversation):
         await self.loop()
 
     async def answer(self, message: UserMessage, catalog: ToolCatalogResult) -> Answer:
-        routes = {route.name: route for route in catalog.tools}
+        caller = ToolCaller({r.name: r for r in catalog.tools}, self.circuits, self._show, message.id)
         specs = [route.function_spec() for route in catalog.tools]
         self.memory.add(ChatMessage(role="user", content=message.text))
         records: list[ToolCallRecord] = []
@@ -65,18 +65,7 @@ class NexusConversation(Conversation):
                 answer = Answer(text=response.content or "(the model returned an empty answer)", steps=step)
                 break
             results = await asyncio.gather(
-                *(
-                    call_tool(
-                        routes,
-                        call.name,
-                        call.arguments,
-                        f"{workflow.info().workflow_id}/{message.id}/{step}/{call.id}",
-                        self._show,
-                        message.id,
-                        step,
-                    )
-                    for call in response.tool_calls
-                )
+                *(caller.call(call.name, call.arguments, step, call.id) for call in response.tool_calls)
             )
             for call, (record, content) in zip(response.tool_calls, results, strict=True):
                 records.append(record)

@@ -13,6 +13,7 @@ from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from services import topology
+    from services.orchestrator.circuits import Circuits
     from services.orchestrator.contract import Transport
     from services.orchestrator.endpoints import EndpointActivities
     from services.orchestrator.failures import root_message
@@ -37,6 +38,10 @@ class ToolRoute(BaseModel):
         }
 
 
+class McpListRequest(BaseModel):
+    teams: list[str]
+
+
 class ToolCatalogResult(BaseModel):
     tools: list[ToolRoute] = Field(default_factory=list)
     # service name -> why its tools are missing
@@ -56,42 +61,87 @@ def local_routes() -> list[ToolRoute]:
     ]
 
 
-async def discover_mcp() -> ToolCatalogResult:
+async def discover_mcp(circuits: Circuits, previous: ToolCatalogResult | None = None) -> ToolCatalogResult:
     """Local tools, and what the teams' MCP servers list (an activity: network I/O)."""
+    asking, catalog = _behind_circuits(circuits, previous)
     remote: ToolCatalogResult = await workflow.execute_local_activity(
         "dagent.list_mcp_tools",
+        McpListRequest(teams=[team.name for team in asking]),
         start_to_close_timeout=timedelta(seconds=10),
         retry_policy=RetryPolicy(maximum_attempts=2),
         result_type=ToolCatalogResult,
     )
-    return ToolCatalogResult(tools=[*local_routes(), *remote.tools], unavailable=remote.unavailable)
+    tools = [*catalog.tools, *remote.tools]
+    for team in asking:
+        if team.name in remote.unavailable:
+            circuits.failed(team.name, workflow.now(), remote.unavailable[team.name])
+            tools = [*tools, *_known(previous, team.name)]
+        else:
+            circuits.succeeded(team.name)
+    return ToolCatalogResult(tools=tools, unavailable={**catalog.unavailable, **remote.unavailable})
 
 
-async def discover(caller: str) -> ToolCatalogResult:
-    """Every field is assigned, never mutated in place: the Agents SDK plugin's payload
-    converter drops fields pydantic does not see as set (exclude_unset)."""
-    tools = local_routes()
-    unavailable: dict[str, str] = {}
-    teams = list(topology.TEAMS.values())
+async def discover(
+    caller: str, circuits: Circuits, previous: ToolCatalogResult | None = None
+) -> ToolCatalogResult:
+    """Local tools, and what each team's Nexus `list_tools` answers.
+
+    A team whose circuit is open is not asked (that would cost the full timeout
+    again); its tools from the last discovery stay listed, and calling them
+    answers at once that the service is unavailable. Every field is assigned,
+    never mutated in place: the Agents SDK plugin's payload converter drops
+    fields pydantic does not see as set (exclude_unset).
+    """
+    asking, catalog = _behind_circuits(circuits, previous)
+    tools, unavailable = catalog.tools, catalog.unavailable
     missing = await workflow.execute_local_activity_method(
         EndpointActivities.missing_endpoints,
-        [team.nexus_endpoint for team in teams],
+        [team.nexus_endpoint for team in asking],
         start_to_close_timeout=timedelta(seconds=5),
         retry_policy=RetryPolicy(maximum_attempts=3),
     )
-    for team in teams:
+    for team in asking:
         if team.nexus_endpoint in missing:
-            unavailable[team.name] = (
-                f"Nexus endpoint '{team.nexus_endpoint}' does not exist; run 'dagent up' to create it"
-            )
-    present = [team for team in teams if team.nexus_endpoint not in missing]
+            unavailable = {
+                **unavailable,
+                team.name: f"Nexus endpoint '{team.nexus_endpoint}' does not exist; "
+                "run 'dagent up' to create it",
+            }
+    present = [team for team in asking if team.nexus_endpoint not in missing]
     answers = await asyncio.gather(*(_list_tools(team, caller) for team in present), return_exceptions=True)
     for team, answer in zip(present, answers, strict=True):
         if isinstance(answer, BaseException):
-            unavailable[team.name] = f"{team.name} service did not answer: {root_message(answer)}"
+            reason = f"{team.name} service did not answer: {root_message(answer)}"
+            unavailable = {**unavailable, team.name: reason}
+            tools = [*tools, *_known(previous, team.name)]
+            circuits.failed(team.name, workflow.now(), root_message(answer))
         else:
-            tools.extend(answer)
+            tools = [*tools, *answer]
+            circuits.succeeded(team.name)
     return ToolCatalogResult(tools=tools, unavailable=unavailable)
+
+
+def _behind_circuits(
+    circuits: Circuits, previous: ToolCatalogResult | None
+) -> tuple[list[topology.Team], ToolCatalogResult]:
+    """The teams to ask now, and the catalog so far: local tools, plus the last known
+    tools of each team whose circuit is open (marked unavailable, with why)."""
+    now = workflow.now()
+    asking: list[topology.Team] = []
+    tools = local_routes()
+    unavailable: dict[str, str] = {}
+    for team in topology.TEAMS.values():
+        refusal = circuits.refusal(team.name, now)
+        if refusal is None:
+            asking.append(team)
+            continue
+        unavailable[team.name] = refusal
+        tools.extend(_known(previous, team.name))
+    return asking, ToolCatalogResult(tools=tools, unavailable=unavailable)
+
+
+def _known(previous: ToolCatalogResult | None, team: str) -> list[ToolRoute]:
+    return [route for route in previous.tools if route.service == team] if previous else []
 
 
 async def _list_tools(team: topology.Team, caller: str) -> list[ToolRoute]:
@@ -121,5 +171,5 @@ class ToolCatalogWorkflow:
     @workflow.run
     async def run(self, pattern: str = "nexus") -> ToolCatalogResult:
         if pattern == "mcp":
-            return await discover_mcp()
-        return await discover(workflow.info().workflow_id)
+            return await discover_mcp(Circuits())
+        return await discover(workflow.info().workflow_id, Circuits())

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import nexusrpc
 from temporalio.exceptions import ApplicationError, TemporalError
 
 MAX_MESSAGE = 300
+# Failures that say the call was wrong, not that the service is in trouble.
+CALLER_ERROR_TYPES = {"ToolInputError"}
+CALLER_HANDLER_ERRORS = {nexusrpc.HandlerErrorType.BAD_REQUEST, nexusrpc.HandlerErrorType.NOT_FOUND}
 
 
 def root_message(error: BaseException) -> str:
@@ -31,3 +35,16 @@ def _innermost(error: BaseException) -> str:
             best = str(current)
         current = current.__cause__ or getattr(current, "cause", None)
     return best
+
+
+def is_outage(error: BaseException) -> bool:
+    """Whether a failed call says the service could not serve (down, silent, broken),
+    as opposed to a call that was wrong (bad arguments, unknown tool)."""
+    current: BaseException | None = error
+    while current is not None:
+        if isinstance(current, ApplicationError) and current.type in CALLER_ERROR_TYPES:
+            return False
+        if isinstance(current, nexusrpc.HandlerError) and current.type in CALLER_HANDLER_ERRORS:
+            return False
+        current = current.__cause__ or getattr(current, "cause", None)
+    return True

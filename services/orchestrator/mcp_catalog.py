@@ -8,8 +8,7 @@ from pathlib import Path
 
 from temporalio import activity
 
-from services import topology
-from services.orchestrator.discovery import ToolCatalogResult, ToolRoute
+from services.orchestrator.discovery import McpListRequest, ToolCatalogResult, ToolRoute
 from services.settings import mcp_token_file
 
 LIST_TIMEOUT = 5.0
@@ -33,30 +32,38 @@ class McpCatalogActivities:
     def __init__(self, home: Path, ports: dict[str, int]) -> None:
         self.home = home
         self.ports = ports
-        self._cached: tuple[float, ToolCatalogResult] | None = None
+        # team -> (when asked, its tools or why it did not answer)
+        self._cached: dict[str, tuple[float, list[ToolRoute] | str]] = {}
         self._lock = asyncio.Lock()
 
     @activity.defn(name="dagent.list_mcp_tools")
-    async def list_mcp_tools(self) -> ToolCatalogResult:
+    async def list_mcp_tools(self, request: McpListRequest) -> ToolCatalogResult:
         async with self._lock:
             now = time.monotonic()
-            if self._cached is None or now - self._cached[0] > CACHE_SECONDS:
-                self._cached = (now, await self._list_all())
-            return self._cached[1]
-
-    async def _list_all(self) -> ToolCatalogResult:
-        teams = list(topology.TEAMS)
-        answers = await asyncio.gather(*(self._list(team) for team in teams), return_exceptions=True)
+            stale = [
+                team
+                for team in request.teams
+                if team not in self._cached or now - self._cached[team][0] > CACHE_SECONDS
+            ]
+            answers = await asyncio.gather(*(self._list(team) for team in stale), return_exceptions=True)
+            for team, answer in zip(stale, answers, strict=True):
+                if isinstance(answer, BaseException):
+                    why = f"{team} MCP server at {mcp_url(self.ports[team])} did not answer: "
+                    if isinstance(answer, TimeoutError):
+                        why += f"no answer within {LIST_TIMEOUT:g} s"
+                    else:
+                        why += str(answer) or type(answer).__name__
+                    self._cached[team] = (now, why)
+                else:
+                    self._cached[team] = (now, answer)
         tools: list[ToolRoute] = []
         unavailable: dict[str, str] = {}
-        for team, answer in zip(teams, answers, strict=True):
-            if isinstance(answer, BaseException):
-                url = mcp_url(self.ports[team])
-                unavailable[team] = (
-                    f"{team} MCP server at {url} did not answer: {answer or type(answer).__name__}"
-                )
+        for team in request.teams:
+            listed = self._cached[team][1]
+            if isinstance(listed, str):
+                unavailable[team] = listed
             else:
-                tools.extend(answer)
+                tools.extend(listed)
         return ToolCatalogResult(tools=tools, unavailable=unavailable)
 
     async def _list(self, team: str) -> list[ToolRoute]:

@@ -17,6 +17,8 @@ from pydantic import BaseModel, Field
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from services import topology
+    from services.orchestrator.circuits import Circuits
     from services.orchestrator.contract import (
         MAX_MESSAGE_CHARS,
         PROGRESS_QUERY,
@@ -42,6 +44,7 @@ class CarriedState(BaseModel):
     transcript: list[TranscriptEntry] = Field(default_factory=list)
     pending: list[UserMessage] = Field(default_factory=list)
     total_turns: int = 0
+    circuits: Circuits = Field(default_factory=Circuits)
 
 
 class ConversationInput(BaseModel):
@@ -67,6 +70,7 @@ class Conversation:
         self.transcript = request.state.transcript
         self.pending = request.state.pending
         self.total_turns = request.state.total_turns
+        self.circuits = request.state.circuits
         self.replies = {e.message_id: e.reply for e in self.transcript if e.reply is not None}
         self.run_turns = 0
         self.catalog: ToolCatalogResult | None = None
@@ -80,7 +84,7 @@ class Conversation:
         return self.catalog is None or bool(self.catalog.unavailable)
 
     async def discover_tools(self) -> ToolCatalogResult:
-        return await discover(workflow.info().workflow_id)
+        return await discover(workflow.info().workflow_id, self.circuits, self.catalog)
 
     async def loop(self) -> None:
         while True:
@@ -139,6 +143,7 @@ class Conversation:
                 "run_turns": self.run_turns,
                 "total_turns": self.total_turns,
                 "unavailable": self.catalog.unavailable if self.catalog else {},
+                "circuits": self.circuits.status(list(topology.TEAMS), workflow.now()),
             }
         )
 
@@ -169,5 +174,6 @@ class Conversation:
                 transcript=self.transcript[-TRANSCRIPT_KEPT:],
                 pending=self.pending,
                 total_turns=self.total_turns,
+                circuits=self.circuits,
             ),
         )

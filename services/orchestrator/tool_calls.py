@@ -1,10 +1,12 @@
 """Running one tool call from inside a conversation workflow, whatever the pattern:
-local tools as local activities, team tools as Nexus operations. Workflow code only."""
+local tools as local activities, team tools as Nexus operations, each team behind
+its circuit breaker. Workflow code only."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -13,60 +15,89 @@ from temporalio.exceptions import ActivityError, ApplicationError, NexusOperatio
 from temporalio.exceptions import TimeoutError as TemporalTimeoutError
 
 with workflow.unsafe.imports_passed_through():
-    from services.orchestrator.contract import Progress, ToolCallRecord
+    from services.orchestrator.circuits import Circuits
+    from services.orchestrator.contract import Progress, ToolCallRecord, Transport
     from services.orchestrator.discovery import ToolRoute
-    from services.orchestrator.failures import root_message
+    from services.orchestrator.failures import is_outage, root_message
     from services.orchestrator.memory import truncate
     from services.toolservice.activities import ToolActivities
     from services.toolservice.contract import ToolCall, ToolOutcome, ToolService
     from services.toolservice.workflows import TOOL_RETRY
 
 TOOL_TIMEOUT = timedelta(seconds=30)
+# A team's handler worker picks a start up within milliseconds; one that has not
+# within this long is down or stuck, and the turn should say so, not wait 30 s.
+NEXUS_START_TIMEOUT = timedelta(seconds=6)
 
 # How a step fails: local activities surface the activity's own ApplicationError,
 # regular ones an ActivityError, Nexus calls a NexusOperationError.
 STEP_FAILURES = (ActivityError, ApplicationError, NexusOperationError, TemporalTimeoutError)
 
 
-async def call_tool(
-    routes: dict[str, ToolRoute],
-    name: str,
-    arguments_json: str,
-    idempotency_key: str,
-    show: Callable[[Progress], None],
-    message_id: str,
-    step: int,
-) -> tuple[ToolCallRecord, str]:
-    """Run the tool; return what happened and the text the model gets back."""
-    arguments = _arguments(arguments_json)
-    route = routes.get(name)
-    if route is None:
-        known = ", ".join(routes) or "none"
-        result: dict[str, Any] = {"error": f"Tool '{name}' not found; known tools: {known}."}
+@dataclass
+class ToolCaller:
+    """Runs the tool calls of one turn, through each service's circuit breaker."""
+
+    routes: dict[str, ToolRoute]
+    circuits: Circuits
+    show: Callable[[Progress], None]
+    message_id: str
+
+    async def call(
+        self, name: str, arguments_json: str, step: int, call_id: str
+    ) -> tuple[ToolCallRecord, str]:
+        """Run the tool; return what happened and the text the model gets back."""
+        arguments = _arguments(arguments_json)
+        route = self.routes.get(name)
+        if route is None:
+            known = ", ".join(self.routes) or "none"
+            return _failed("?", name, "local", arguments, f"Tool '{name}' not found; known tools: {known}.")
+        remote = route.transport != "local"
+        refusal = self.circuits.refusal(route.service, workflow.now()) if remote else None
+        if refusal is not None:
+            return _failed(route.service, name, route.transport, arguments, refusal)
+        self.show(
+            Progress(
+                state="calling_tool",
+                message_id=self.message_id,
+                step=step,
+                tool=name,
+                service=route.service,
+                transport=route.transport,
+            )
+        )
+        # The same key on every retry of this call, across worker crashes: the tool
+        # service can recognise a call it has already run.
+        key = f"{workflow.info().workflow_id}/{self.message_id}/{step}/{call_id}"
+        request = ToolCall(tool=name, arguments_json=arguments_json or "{}", idempotency_key=key)
+        try:
+            outcome = await _execute(route, request)
+        except STEP_FAILURES as exc:
+            reason = root_message(exc)
+            if remote and is_outage(exc):
+                self.circuits.failed(route.service, workflow.now(), reason)
+                reason = f"The {route.service} service is unavailable: {reason}"
+            return _failed(route.service, name, route.transport, arguments, reason)
+        if remote:
+            self.circuits.succeeded(route.service)
         record = ToolCallRecord(
-            service="?", tool=name, transport="local", arguments=arguments, result=result, ok=False
-        )
-        return record, json.dumps(result)
-    show(
-        Progress(
-            state="calling_tool",
-            message_id=message_id,
-            step=step,
-            tool=name,
             service=route.service,
+            tool=name,
             transport=route.transport,
+            arguments=arguments,
+            result=outcome.result,
         )
-    )
-    request = ToolCall(tool=name, arguments_json=arguments_json or "{}", idempotency_key=idempotency_key)
-    try:
-        outcome = await _execute(route, request)
-        result, ok = outcome.result, True
-    except STEP_FAILURES as exc:
-        result, ok = {"error": root_message(exc)}, False
+        return record, truncate(json.dumps(outcome.result))
+
+
+def _failed(
+    service: str, tool: str, transport: Transport, arguments: dict[str, Any], error: str
+) -> tuple[ToolCallRecord, str]:
+    result = {"error": error}
     record = ToolCallRecord(
-        service=route.service, tool=name, transport=route.transport, arguments=arguments, result=result, ok=ok
+        service=service, tool=tool, transport=transport, arguments=arguments, result=result, ok=False
     )
-    return record, truncate(json.dumps(result))
+    return record, json.dumps(result)
 
 
 async def _execute(route: ToolRoute, request: ToolCall) -> ToolOutcome:
@@ -81,7 +112,10 @@ async def _execute(route: ToolRoute, request: ToolCall) -> ToolOutcome:
     assert route.endpoint is not None
     client = workflow.create_nexus_client(service=ToolService, endpoint=route.endpoint)
     return await client.execute_operation(
-        ToolService.execute_tool, request, schedule_to_close_timeout=TOOL_TIMEOUT
+        ToolService.execute_tool,
+        request,
+        schedule_to_close_timeout=TOOL_TIMEOUT,
+        schedule_to_start_timeout=NEXUS_START_TIMEOUT,
     )
 
 

@@ -10,6 +10,9 @@ from typing import Any
 import nexusrpc
 from pydantic import BaseModel, Field
 
+# Where an MCP client puts a call's idempotency key in the request's `_meta`.
+IDEMPOTENCY_META = "dagent/idempotency-key"
+
 
 class ListToolsInput(BaseModel):
     caller: str = ""

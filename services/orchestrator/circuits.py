@@ -1,0 +1,117 @@
+"""A circuit breaker per tool service, kept in the conversation workflow's state.
+
+Temporal retries a call until its timeout; it cannot know that the IT service
+has been silent for the last ten calls. The breaker remembers: after
+`FAILURE_THRESHOLD` outages in a row a service's circuit opens, and calls to it
+fail at once ("unavailable") instead of waiting out a timeout each. Once the
+cool-down has passed the circuit is half-open: the next call goes through as a
+probe; success closes it, failure opens it again with a longer cool-down.
+
+Pure and deterministic: every decision takes the time as an argument (the
+workflow passes `workflow.now()`), so replays decide the same. The state is a
+pydantic model carried across continue-as-new. Fields are assigned, never
+mutated in place (the Agents SDK plugin's converter drops unset fields).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+FAILURE_THRESHOLD = 1  # every outage costs a timeout: one is enough to stop paying it
+FIRST_COOL_DOWN = timedelta(seconds=10)
+MAX_COOL_DOWN = timedelta(seconds=60)
+
+CircuitState = Literal["closed", "open", "half-open"]
+
+
+class Circuit(BaseModel, frozen=True):
+    state: CircuitState = "closed"
+    failures: int = 0
+    opened_at: datetime | None = None
+    cool_down_seconds: float = FIRST_COOL_DOWN.total_seconds()
+    reason: str = ""
+
+    def retry_at(self) -> datetime | None:
+        if self.opened_at is None:
+            return None
+        return self.opened_at + timedelta(seconds=self.cool_down_seconds)
+
+    def at(self, now: datetime) -> Circuit:
+        """The circuit as it stands at `now`: open turns half-open once cooled down."""
+        retry_at = self.retry_at()
+        if self.state == "open" and retry_at is not None and now >= retry_at:
+            return self.model_copy(update={"state": "half-open"})
+        return self
+
+
+class CircuitStatus(BaseModel):
+    """One circuit as clients show it (the progress query, `/session`)."""
+
+    service: str
+    state: CircuitState
+    failures: int = 0
+    reason: str = ""
+    retry_at: datetime | None = None
+
+
+class Circuits(BaseModel):
+    circuits: dict[str, Circuit] = Field(default_factory=dict)
+
+    def get(self, service: str, now: datetime) -> Circuit:
+        return self.circuits.get(service, Circuit()).at(now)
+
+    def refusal(self, service: str, now: datetime) -> str | None:
+        """Why a call to `service` must not be made now, or None to go ahead."""
+        circuit = self.get(service, now)
+        if circuit.state != "open":
+            return None
+        wait = max(1, round(((circuit.retry_at() or now) - now).total_seconds()))
+        return (
+            f"The {service} service is unavailable ({circuit.reason}); "
+            f"not calling it again for {wait} s. Other services still work."
+        )
+
+    def succeeded(self, service: str) -> None:
+        if service in self.circuits:
+            self.circuits = {name: c for name, c in self.circuits.items() if name != service}
+
+    def failed(self, service: str, now: datetime, reason: str) -> None:
+        circuit = self.get(service, now)
+        failures = circuit.failures + 1
+        if circuit.state == "half-open":
+            # The probe failed: back off further before the next one.
+            cool_down = min(circuit.cool_down_seconds * 2, MAX_COOL_DOWN.total_seconds())
+            updated = circuit.model_copy(
+                update={
+                    "state": "open",
+                    "failures": failures,
+                    "opened_at": now,
+                    "cool_down_seconds": cool_down,
+                    "reason": reason,
+                }
+            )
+        elif failures >= FAILURE_THRESHOLD:
+            updated = circuit.model_copy(
+                update={"state": "open", "failures": failures, "opened_at": now, "reason": reason}
+            )
+        else:
+            updated = circuit.model_copy(update={"failures": failures, "reason": reason})
+        self.circuits = {**self.circuits, service: updated}
+
+    def status(self, services: list[str], now: datetime) -> list[CircuitStatus]:
+        statuses = []
+        for service in services:
+            circuit = self.get(service, now)
+            statuses.append(
+                CircuitStatus(
+                    service=service,
+                    state=circuit.state,
+                    failures=circuit.failures,
+                    reason=circuit.reason,
+                    retry_at=circuit.retry_at() if circuit.state == "open" else None,
+                )
+            )
+        return statuses
