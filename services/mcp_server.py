@@ -35,7 +35,7 @@ from services.settings import mcp_token_file
 from services.tools import Tool as RegistryTool
 from services.tools import ToolInputError, tools_of
 from services.toolservice.contract import IDEMPOTENCY_META, ToolCall, ToolOutcome
-from services.toolservice.workflows import ToolWorkflow
+from services.toolservice.workflows import TOOL_TASK_TIMEOUT, ToolWorkflow
 
 logger = logging.getLogger("dagent.mcp")
 
@@ -92,6 +92,7 @@ class WorkflowTool(Tool):
                     id=workflow_id,
                     task_queue=topology.TEAMS[self.team].task_queue,
                     execution_timeout=TOOL_TIMEOUT,
+                    task_timeout=TOOL_TASK_TIMEOUT,
                     id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
                     id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                 )

@@ -181,18 +181,32 @@ class McpConversation(AgentsConversation):
                 team,
                 activity_config=MCP_ACTIVITY,
                 failure_error_function=self._mcp_failure(team),
-                tool_meta_resolver=self._mcp_meta,
+                tool_meta_resolver=self._mcp_meta(team),
             )
             for team in topology.TEAMS
             if team not in unavailable
         ]
 
-    def _mcp_meta(self, context: MCPToolMetaContext) -> dict[str, Any]:
-        """The call's idempotency key, sent as MCP `_meta`: the server runs the tool as
-        a workflow with an id made from it, so a retried call finds the first run."""
-        call_id = getattr(context.run_context, "tool_call_id", None) or context.tool_name
-        key = f"{workflow.info().workflow_id}/{self.progress.message_id}/{call_id}"
-        return {IDEMPOTENCY_META: key}
+    def _mcp_meta(self, team: str) -> Callable[[MCPToolMetaContext], dict[str, Any]]:
+        """Called by the SDK just before each MCP tool call: shows the call in the
+        progress query, and sends its idempotency key as MCP `_meta` (the server runs
+        the tool as a workflow with an id made from it, so a retried call finds the
+        first run)."""
+
+        def meta(context: MCPToolMetaContext) -> dict[str, Any]:
+            message_id = self.progress.message_id
+            self.progress = Progress(
+                state="calling_tool",
+                message_id=message_id,
+                step=self.progress.step,
+                tool=context.tool_name,
+                service=team,
+                transport="mcp",
+            )
+            call_id = getattr(context.run_context, "tool_call_id", None) or context.tool_name
+            return {IDEMPOTENCY_META: f"{workflow.info().workflow_id}/{message_id}/{call_id}"}
+
+        return meta
 
     def _mcp_failure(self, team: str) -> Callable[[RunContextWrapper[Any], Exception], str]:
         """What the model reads when an MCP call failed; a call that never reached the

@@ -17,7 +17,7 @@ from services.toolservice.contract import (
     ToolOutcome,
     ToolService,
 )
-from services.toolservice.workflows import ToolWorkflow
+from services.toolservice.workflows import TOOL_TASK_TIMEOUT, ToolWorkflow
 
 
 @service_handler(service=ToolService)
@@ -58,4 +58,5 @@ class ToolServiceHandler:
             # so a retried start finds the workflow it already started.
             id=f"{self.team}-tool-{ctx.request_id}",
             execution_timeout=timedelta(minutes=2),
+            task_timeout=TOOL_TASK_TIMEOUT,
         )

@@ -11,6 +11,11 @@ with workflow.unsafe.imports_passed_through():
     from services.toolservice.activities import NON_RETRYABLE, ToolActivities
     from services.toolservice.contract import ToolCall, ToolOutcome
 
+# A worker that dies holding the tool workflow's task is noticed after this long
+# (default 10 s) and the task goes to the restarted worker: a killed worker costs
+# a turn seconds, not the whole MCP call's budget. Longer tools are fine (the SDK
+# heartbeats the task while a local activity runs).
+TOOL_TASK_TIMEOUT = timedelta(seconds=3)
 TOOL_RETRY = RetryPolicy(
     initial_interval=timedelta(milliseconds=200),
     maximum_interval=timedelta(seconds=2),

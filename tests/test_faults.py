@@ -1,0 +1,173 @@
+"""Fault injection: processes killed in the middle of a turn, and nothing lost.
+
+For each pattern, on a real stack: SIGKILL the orchestrator worker mid-turn, the
+IT worker mid-tool-call, the IT MCP server mid-call (mcp pattern) and the dev
+server itself. The supervisor restarts what died (the dev server on the same
+SQLite file); the question asked during the fault is answered, and the
+session's transcript holds every message once with one reply each.
+
+"Mid-call" is made deterministic with the DAGENT_TEST_SLOW_TOOL test aid:
+jira_metrics waits 3 s before it runs, and each fault strikes only once the
+test has seen that call in flight. Run alone with `uv run pytest -m faults`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+
+from services.orchestrator import client as conversation
+from tests.helpers import Stack, eventually
+
+pytestmark = [pytest.mark.stack, pytest.mark.faults]
+
+PATTERNS = ["nexus", "agents-nexus", "mcp"]
+SLOW_SECONDS = 3
+SLOW_QUESTION = "Get JIRA metrics for project DEMO-456"
+
+
+@pytest.fixture(scope="module")
+def fault_stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    stack = Stack(
+        home=tmp_path_factory.mktemp(f"faults-{request.param}") / "home",
+        pattern=request.param,
+        extra_env={"DAGENT_TEST_SLOW_TOOL": f"jira_metrics:{SLOW_SECONDS}"},
+    )
+    try:
+        stack.run("up", "--pattern", request.param, check=True)
+        yield stack
+    finally:
+        stack.run("down")
+        assert stack.kill_leftovers() == []
+
+
+class Session:
+    """One conversation driven through `dagent ask`, with the message ids it sent."""
+
+    def __init__(self, stack: Stack) -> None:
+        self.stack = stack
+        self.id = uuid.uuid4().hex[:12]
+        self.sent: list[str] = []
+
+    def ask(self, question: str) -> dict[str, Any]:
+        process = self.start(question)
+        return self.finish(process)
+
+    def start(self, question: str) -> subprocess.Popen[str]:
+        message_id = uuid.uuid4().hex
+        self.sent.append(message_id)
+        return subprocess.Popen(
+            [
+                *(sys.executable, "-m", "durable_agents_cli", "ask", question, "--json"),
+                *("--session", self.id, "--message-id", message_id, "--timeout", "120"),
+            ],
+            env=self.stack.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            text=True,
+        )
+
+    def finish(self, process: subprocess.Popen[str]) -> dict[str, Any]:
+        stdout, stderr = process.communicate(timeout=150)
+        assert process.returncode == 0, f"dagent ask exited {process.returncode}: {stderr}"
+        return json.loads(stdout)  # type: ignore[no-any-return]
+
+    def progress_shows(self, tool: str) -> bool:
+        async def check() -> bool:
+            client = await self.stack_client()
+            try:
+                progress = await conversation.progress(client, self.id)
+            except Exception:  # not started yet, or the server is restarting
+                return False
+            return progress.state == "calling_tool" and progress.tool == tool
+
+        return asyncio.run(check())
+
+    def transcript(self) -> list[tuple[str, bool]]:
+        async def read() -> list[tuple[str, bool]]:
+            entries = await conversation.transcript(await self.stack_client(), self.id)
+            return [(entry.message_id, entry.reply is not None) for entry in entries]
+
+        return asyncio.run(read())
+
+    async def stack_client(self, namespace: str = "default") -> Client:
+        return await Client.connect(
+            f"127.0.0.1:{self.stack.temporal_port}",
+            namespace=namespace,
+            data_converter=pydantic_data_converter,
+        )
+
+
+def tool_workflows(stack: Stack) -> int:
+    """IT tool workflows ever started: one per tool call, however often retried."""
+
+    async def count() -> int:
+        client = await Client.connect(f"127.0.0.1:{stack.temporal_port}", namespace="it-namespace")
+        return len([w async for w in client.list_workflows("WorkflowType = 'dagent.ToolWorkflow'")])
+
+    return asyncio.run(count())
+
+
+def tool_runs_logged(stack: Stack, key_prefix: str) -> list[str]:
+    """The IT worker's log lines for runs of the tool call whose idempotency key starts so."""
+    log = (stack.home / "logs" / "it.log").read_text(errors="replace")
+    return [line for line in log.splitlines() if "running jira_metrics" in line and key_prefix in line]
+
+
+def kill_mid_call(stack: Stack, session: Session, component: str) -> None:
+    """Ask the slow question and SIGKILL `component` while its tool call is running;
+    then check the supervisor brought the component back and nothing was lost."""
+    before = stack.component(component)
+    first = session.ask("What is 2 + 2?")
+    assert "**4**" in first["answer"]
+    tool_runs_before = tool_workflows(stack)
+    asking = session.start(SLOW_QUESTION)
+    eventually(lambda: session.progress_shows("jira_metrics"), timeout=30)
+    # The tool itself has started (its first log line) and sleeps SLOW_SECONDS: mid-call.
+    key = f"dagent-chat-{session.id}/{session.sent[-1]}/"
+    eventually(lambda: tool_runs_logged(stack, key), timeout=SLOW_SECONDS * 3)
+    os.kill(before["pid"], signal.SIGKILL)
+    answer = session.finish(asking)
+    # The answer is the tool's real result, not an apology: the call survived.
+    assert [(c["tool"], c["ok"]) for c in answer["tool_calls"]] == [("jira_metrics", True)]
+    assert "DEMO-456" in answer["answer"]
+    # One tool workflow for the call, whatever was retried around it.
+    assert tool_workflows(stack) == tool_runs_before + 1
+    # Every run of the tool activity carried the call's idempotency key; a rerun after
+    # the worker died shows the same key again, so it is recognisable as a retry.
+    runs = tool_runs_logged(stack, key)
+    assert len(runs) >= (2 if component == "it" else 1), runs
+    after = eventually(lambda: _restarted(stack, component, before["pid"]), timeout=60)
+    assert after["restarts"] >= 1
+    last = session.ask("what was my first question?")
+    assert "What is 2 + 2?" in last["answer"]
+    assert session.transcript() == [(message_id, True) for message_id in session.sent]
+
+
+def _restarted(stack: Stack, component: str, old_pid: int) -> dict[str, Any] | None:
+    now = stack.component(component)
+    return now if now["state"] == "running" and now["pid"] != old_pid else None
+
+
+# (pattern, component killed while the slow IT tool call is in flight)
+FAULTS = [
+    *((pattern, component) for pattern in PATTERNS for component in ("orchestrator", "it", "temporal")),
+    ("mcp", "it-mcp"),
+]
+
+
+@pytest.mark.parametrize(("fault_stack", "component"), FAULTS, indirect=["fault_stack"])
+def test_killed_mid_call_loses_nothing(fault_stack: Stack, component: str) -> None:
+    kill_mid_call(fault_stack, Session(fault_stack), component)
