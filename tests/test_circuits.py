@@ -54,3 +54,11 @@ def test_status_shows_when_an_open_circuit_will_probe() -> None:
     circuits.failed("finance", T0, "refused")
     finance = circuits.status(["finance"], T0)[0]
     assert (finance.state, finance.reason, finance.retry_at) == ("open", "refused", T0 + FIRST_COOL_DOWN)
+
+
+def test_a_client_sees_an_open_circuit_half_open_once_its_retry_time_has_passed() -> None:
+    circuits = Circuits()
+    circuits.failed("it", T0, "timed out")
+    seen = circuits.status(["it"], T0)[0]
+    assert seen.as_of(T0 + timedelta(seconds=1)).state == "open"
+    assert seen.as_of(T0 + FIRST_COOL_DOWN).state == "half-open"

@@ -28,6 +28,7 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
 from services.orchestrator import client as conversation
+from services.orchestrator.circuits import CircuitStatus
 from tests.helpers import Stack, eventually
 
 pytestmark = [pytest.mark.stack, pytest.mark.faults]
@@ -94,6 +95,13 @@ class Session:
             return progress.state == "calling_tool" and progress.tool == tool
 
         return asyncio.run(check())
+
+    def circuit(self, service: str) -> CircuitStatus:
+        async def read() -> CircuitStatus:
+            progress = await conversation.progress(await self.stack_client(), self.id)
+            return next(c for c in progress.circuits if c.service == service)
+
+        return asyncio.run(read())
 
     def transcript(self) -> list[tuple[str, bool]]:
         async def read() -> list[tuple[str, bool]]:
@@ -171,3 +179,33 @@ FAULTS = [
 @pytest.mark.parametrize(("fault_stack", "component"), FAULTS, indirect=["fault_stack"])
 def test_killed_mid_call_loses_nothing(fault_stack: Stack, component: str) -> None:
     kill_mid_call(fault_stack, Session(fault_stack), component)
+
+
+@pytest.mark.parametrize("fault_stack", PATTERNS, indirect=True)
+def test_a_silent_service_opens_its_circuit_and_is_used_again_when_back(fault_stack: Stack) -> None:
+    """Finance alive but silent (SIGSTOP: no crash, so no restart): the turn that needs it
+    says so within 15 s, later turns at once, other services keep working, and once it
+    answers again the half-open probe closes the circuit."""
+    finance = fault_stack.component("finance-mcp" if fault_stack.pattern == "mcp" else "finance")
+    session = Session(fault_stack)
+    assert session.ask("What's the stock price of TSLA?")["tool_calls"][0]["ok"]
+    os.kill(finance["pid"], signal.SIGSTOP)
+    try:
+        down = session.ask("What's the stock price of AAPL?")
+        assert "finance service is unavailable" in down["answer"]
+        assert down["timings"]["workflow_ms"] < 15_000
+        assert session.circuit("finance").state == "open"
+        again = session.ask("What's the stock price of MSFT?")
+        assert "finance service is unavailable" in again["answer"]
+        assert again["timings"]["workflow_ms"] < 2_000  # refused at once: no timeout waited
+        other = session.ask("Get JIRA metrics for project DEMO")
+        assert [(c["service"], c["ok"]) for c in other["tool_calls"]] == [("it", True)]
+    finally:
+        os.kill(finance["pid"], signal.SIGCONT)
+    retry_at = session.circuit("finance").retry_at
+    assert retry_at is not None
+    eventually(lambda: session.circuit("finance").state == "half-open", timeout=70)
+    back = session.ask("What's the stock price of NVDA?")
+    assert [(c["tool"], c["ok"]) for c in back["tool_calls"]] == [("stock_price", True)]
+    assert session.circuit("finance").state == "closed"
+    assert session.transcript() == [(message_id, True) for message_id in session.sent]

@@ -56,6 +56,12 @@ class CircuitStatus(BaseModel):
     reason: str = ""
     retry_at: datetime | None = None
 
+    def as_of(self, now: datetime) -> CircuitStatus:
+        """A query sees the workflow's time as of its last task; the client knows now."""
+        if self.state == "open" and self.retry_at is not None and now >= self.retry_at:
+            return self.model_copy(update={"state": "half-open", "retry_at": None})
+        return self
+
 
 class Circuits(BaseModel):
     circuits: dict[str, Circuit] = Field(default_factory=dict)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from temporalio.client import Client, WithStartWorkflowOperation, WorkflowUpdateFailedError
@@ -113,7 +113,8 @@ async def check_session_pattern(client: Client, session: str, pattern: str) -> N
 async def progress(client: Client, session: str) -> Progress:
     handle = client.get_workflow_handle(workflow_id(session))
     answer: Progress = await handle.query(PROGRESS_QUERY, result_type=Progress)
-    return answer
+    now = datetime.now(UTC)
+    return answer.model_copy(update={"circuits": [c.as_of(now) for c in answer.circuits]})
 
 
 async def transcript(client: Client, session: str) -> list[TranscriptEntry]:
