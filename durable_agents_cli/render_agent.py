@@ -61,6 +61,7 @@ def ask_json(session: str, reply: Reply, elapsed: float) -> dict[str, Any]:
             "total_ms": round(elapsed * 1000, 1),
             "workflow_ms": round((reply.finished_at - reply.started_at).total_seconds() * 1000, 1),
             "steps": reply.steps,
+            "started_at": reply.started_at.isoformat(),
         },
     }
 
