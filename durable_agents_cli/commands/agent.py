@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Annotated, Any
+import sys
+from typing import Annotated, Any, BinaryIO
 
 import typer
 
@@ -14,10 +15,25 @@ from services.errors import DagentError
 from services.settings import load_settings
 
 ASK_TIMEOUT = 120.0
+# Read at most this much from standard input: far above what a message may hold,
+# so an oversized one is refused by the conversation with its own clear reason.
+STDIN_LIMIT = 4 * 1024 * 1024
+
+
+def read_question(stream: BinaryIO) -> str:
+    data = stream.read(STDIN_LIMIT + 1)
+    if len(data) > STDIN_LIMIT:
+        raise DagentError(f"The message on standard input is larger than {STDIN_LIMIT // 1024**2} MB.")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DagentError(
+            f"The message on standard input is not UTF-8 text (byte {exc.start}); send text."
+        ) from None
 
 
 def ask(
-    question: Annotated[str, typer.Argument(help="What to ask the agent.")],
+    question: Annotated[str, typer.Argument(help="What to ask the agent; '-' reads it from standard input.")],
     session: Annotated[
         str | None, typer.Option(help="Continue this conversation (default: a new one).", show_default=False)
     ] = None,
@@ -33,6 +49,8 @@ def ask(
 
     settings = load_settings()
     session_id = session or conversation.new_session_id()
+    if question == "-":
+        question = read_question(sys.stdin.buffer)
 
     async def go() -> tuple[Any, float]:
         client, state = await connect_to_stack(settings.home)

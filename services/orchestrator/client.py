@@ -18,6 +18,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from services import topology
 from services.errors import DagentError
 from services.orchestrator.contract import (
+    MAX_MESSAGE_CHARS,
     PROGRESS_QUERY,
     SEND_UPDATE,
     TRANSCRIPT_QUERY,
@@ -26,6 +27,8 @@ from services.orchestrator.contract import (
     Reply,
     TranscriptEntry,
     UserMessage,
+    clean_text,
+    id_problem,
     workflow_id,
 )
 from services.orchestrator.discovery import ToolCatalogResult
@@ -62,7 +65,14 @@ async def send(
     Sending again with the same `message_id` never runs the turn twice: it
     returns the same reply, even after the client crashed in between.
     """
-    message = UserMessage(id=message_id or new_message_id(), text=text)
+    for kind, value in (("session", session), ("message", message_id)):
+        problem = id_problem(kind, value) if value is not None else None
+        if problem:
+            raise MessageRejectedError(problem)
+    if len(text) > MAX_MESSAGE_CHARS:
+        # Refused here too: a message near Temporal's 2 MB payload limit would not even arrive.
+        raise MessageRejectedError(f"The message is longer than {MAX_MESSAGE_CHARS} characters.")
+    message = UserMessage(id=message_id or new_message_id(), text=clean_text(text))
     for attempt in range(SEND_ATTEMPTS):
         try:
             reply: Reply = await client.execute_update_with_start_workflow(
@@ -98,6 +108,9 @@ def _start_operation(session: str, turns_per_run: int, pattern: str) -> WithStar
 async def check_session_pattern(client: Client, session: str, pattern: str) -> None:
     """Refuse to continue a session that began under another pattern (its workflow
     type is not served now, so its messages would wait in vain)."""
+    problem = id_problem("session", session)
+    if problem:
+        raise MessageRejectedError(problem)
     try:
         description = await client.get_workflow_handle(workflow_id(session)).describe()
     except RPCError:

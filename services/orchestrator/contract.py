@@ -8,6 +8,7 @@ same id gets the same reply. Queries expose the transcript and the live progress
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any, Literal
 
@@ -26,12 +27,36 @@ PROGRESS_QUERY = "progress"
 TRANSCRIPT_QUERY = "transcript"
 
 MAX_MESSAGE_CHARS = 32_000
+# Session and message ids end up in workflow ids, file names and URLs.
+SESSION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+MESSAGE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$")
+# Terminal escape sequences and C0 control characters other than tab and newlines:
+# in a transcript they would repaint the screen of whoever reads it.
+ESCAPES = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[@-_]")
+CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 Transport = Literal["local", "nexus", "mcp"]
 
 
 def workflow_id(session: str) -> str:
     return f"dagent-chat-{session}"
+
+
+def clean_text(text: str) -> str:
+    """The message without terminal escapes and control characters (tab and newlines stay)."""
+    return CONTROLS.sub("", ESCAPES.sub("", text))
+
+
+def id_problem(kind: str, value: str) -> str | None:
+    """Why `value` cannot be a session or message id, or None if it can."""
+    pattern = SESSION_ID if kind == "session" else MESSAGE_ID
+    if pattern.match(value):
+        return None
+    longest = 64 if kind == "session" else 200
+    return (
+        f"Invalid {kind} id {value[:80]!r}: use 1-{longest} letters, digits, '.', '_' or '-', "
+        "starting with a letter or digit."
+    )
 
 
 class UserMessage(BaseModel):

@@ -19,6 +19,11 @@ from services.orchestrator.messages import LlmRequest, LlmResponse, LlmToolCall
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 LLM_TIMEOUT_SECONDS = 60
+# What one model response may carry into the workflow (far below the 2 MB payload
+# limit); longer arguments still fail the tool's own size check, with its message.
+MAX_ANSWER_CHARS = 64_000
+MAX_ARGUMENT_CHARS = 8_000
+MAX_TOOL_CALLS = 16
 # Raised for errors a retry cannot fix: bad key, unknown model, rejected request.
 NON_RETRYABLE = "LlmConfigError"
 
@@ -83,12 +88,28 @@ class LlmActivities:
                     non_retryable=True,
                 ) from None
             raise
-        message = response.choices[0].message
+        choices = getattr(response, "choices", None) or []
+        if not choices:
+            raise ApplicationError(f"The model '{self.model}' returned no answer (no choices).")
+        message = choices[0].message
         calls = [
-            LlmToolCall(id=call.id, name=call.function.name, arguments=call.function.arguments or "{}")
-            for call in (getattr(message, "tool_calls", None) or [])
+            LlmToolCall(
+                id=str(call.id or f"call_{n}"),
+                name=str(call.function.name or ""),
+                arguments=cap_text(call.function.arguments or "{}", MAX_ARGUMENT_CHARS),
+            )
+            for n, call in enumerate(getattr(message, "tool_calls", None) or [])
         ]
-        return LlmResponse(content=message.content, tool_calls=calls, model=self.model)
+        content = cap_text(message.content, MAX_ANSWER_CHARS) if message.content else message.content
+        return LlmResponse(content=content, tool_calls=calls[:MAX_TOOL_CALLS], model=self.model)
+
+
+def cap_text(text: str, limit: int) -> str:
+    """A model's output cut to size: it is recorded in the workflow's history, and
+    Temporal refuses payloads over 2 MB (the workflow would fail its task forever)."""
+    if len(text) <= limit:
+        return text
+    return text[:limit] + f"\n\n[cut: the model wrote {len(text)} characters]"
 
 
 def _short(exc: Exception) -> str:

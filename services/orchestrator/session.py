@@ -20,6 +20,8 @@ with workflow.unsafe.imports_passed_through():
     from services import topology
     from services.orchestrator.circuits import Circuits
     from services.orchestrator.contract import (
+        CONTROLS,
+        ESCAPES,
         MAX_MESSAGE_CHARS,
         PROGRESS_QUERY,
         SEND_UPDATE,
@@ -134,6 +136,8 @@ class Conversation:
             raise ValueError("The message is empty.")
         if len(message.text) > MAX_MESSAGE_CHARS:
             raise ValueError(f"The message is longer than {MAX_MESSAGE_CHARS} characters.")
+        if CONTROLS.search(message.text) or ESCAPES.search(message.text):
+            raise ValueError("The message contains control characters or terminal escapes; remove them.")
 
     @workflow.query(name=PROGRESS_QUERY)
     def get_progress(self) -> Progress:
