@@ -10,7 +10,16 @@ from durable_agents_cli.stack import control
 from durable_agents_cli.stack.paths import StackPaths
 from durable_agents_cli.stack.state import StackState
 from services import temporal, topology
-from services.errors import StackNotRunningError
+from services.errors import DagentError, StackNotRunningError
+
+
+def check_id(kind: str, value: str | None) -> None:
+    """Refuse a malformed --session or --message-id before anything is sent."""
+    from services.orchestrator.contract import id_problem
+
+    problem = id_problem(kind, value) if value is not None else None
+    if problem:
+        raise DagentError(problem)
 
 
 async def connect_to_stack(home: Path) -> tuple[Client, StackState]:

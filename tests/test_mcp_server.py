@@ -132,6 +132,28 @@ async def test_http_requires_a_token_and_a_local_host_and_origin(
     assert response.status_code == status
 
 
+MALFORMED = {
+    "not-json": b"this is not json",
+    "not-json-rpc": b'{"hello": "world"}',
+    "unknown-method": b'{"jsonrpc": "2.0", "id": 7, "method": "tools/destroy", "params": {}}',
+    "five-megabytes": b'{"jsonrpc": "2.0", "id": 1, "method": "ping", "params": {"x": "'
+    + b"x" * 5_000_000
+    + b'"}}',
+}
+
+
+@pytest.mark.parametrize("case", MALFORMED)
+async def test_malformed_requests_are_refused_and_the_server_keeps_serving(
+    finance_mcp: str, case: str
+) -> None:
+    headers = {**MCP_HEADERS, "Authorization": f"Bearer {TOKEN}"}
+    async with httpx.AsyncClient(timeout=30) as http:
+        response = await http.post(finance_mcp, content=MALFORMED[case], headers=headers)
+        assert 400 <= response.status_code < 500 or "error" in response.text, response.text[:300]
+        again = await http.post(finance_mcp, json=INITIALIZE, headers=headers)
+    assert again.status_code == 200
+
+
 async def test_not_reachable_beyond_loopback(finance_mcp: str) -> None:
     port = int(finance_mcp.rsplit(":", 1)[1].split("/", maxsplit=1)[0])
     outward = [

@@ -10,7 +10,7 @@ from typing import Annotated, Any, BinaryIO
 import typer
 
 from durable_agents_cli import console, render_agent
-from durable_agents_cli.session import connect_to_stack
+from durable_agents_cli.session import check_id, connect_to_stack
 from services.errors import DagentError
 from services.settings import load_settings
 
@@ -48,6 +48,8 @@ def ask(
     from services.orchestrator import client as conversation
 
     settings = load_settings()
+    check_id("session", session)
+    check_id("message", message_id)
     session_id = session or conversation.new_session_id()
     if question == "-":
         question = read_question(sys.stdin.buffer)
