@@ -4,9 +4,11 @@ real dev server: same tools as the registry, durable calls, and secure defaults.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import socket
 import sys
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -17,11 +19,13 @@ import pytest_asyncio
 from fastmcp import Client as McpClient
 from fastmcp.client.transports import StdioTransport
 from fastmcp.exceptions import ToolError
+from temporalio.client import Client
 
 from services import bootstrap, temporal, topology
 from services.mcp_server import serve
 from services.settings import DagentSettings, mcp_token_file
 from services.tools import tools_of
+from services.toolservice.contract import IDEMPOTENCY_META
 from services.worker import run_worker
 from tests.helpers import free_port
 
@@ -78,6 +82,21 @@ async def test_tool_call_runs_a_workflow_in_the_team_namespace(finance_mcp: str)
     assert result.structured_content is not None
     assert result.structured_content["final_value"] == 16288.95
     assert json.loads(result.content[0].text)["roi_percent"] == 62.89  # type: ignore[union-attr]
+
+
+async def test_a_call_retried_with_its_idempotency_key_runs_the_tool_once(
+    finance_mcp: str, dev_server: str
+) -> None:
+    key = f"dagent-chat-test/{uuid.uuid4().hex}/1/call_1"
+    async with McpClient(finance_mcp, auth=TOKEN) as mcp:
+        first = await mcp.call_tool("stock_price", {"ticker": "TSLA"}, meta={IDEMPOTENCY_META: key})
+        again = await mcp.call_tool("stock_price", {"ticker": "TSLA"}, meta={IDEMPOTENCY_META: key})
+    assert again.structured_content == first.structured_content
+    # Both calls answered by one tool workflow, named after the key.
+    workflow_id = f"finance-mcp-tool-{hashlib.sha256(key.encode()).hexdigest()[:32]}"
+    client = await Client.connect(dev_server, namespace=topology.FINANCE.namespace)
+    runs = [w async for w in client.list_workflows(f"WorkflowId = '{workflow_id}'")]
+    assert len(runs) == 1
 
 
 @pytest.mark.parametrize(

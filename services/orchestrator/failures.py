@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import nexusrpc
-from temporalio.exceptions import ApplicationError, TemporalError
+from temporalio.exceptions import ApplicationError, TemporalError, TimeoutType
+from temporalio.exceptions import TimeoutError as TemporalTimeoutError
 
 MAX_MESSAGE = 300
 # Failures that say the call was wrong, not that the service is in trouble.
@@ -48,3 +49,13 @@ def is_outage(error: BaseException) -> bool:
             return False
         current = current.__cause__ or getattr(current, "cause", None)
     return True
+
+
+def outage_message(error: BaseException, service: str) -> str:
+    """Why a service could not serve a call, in a user's words."""
+    current: BaseException | None = error
+    while current is not None:
+        if isinstance(current, TemporalTimeoutError) and current.type == TimeoutType.SCHEDULE_TO_START:
+            return f"no {service} worker picked the call up in time"
+        current = current.__cause__ or getattr(current, "cause", None)
+    return root_message(error)

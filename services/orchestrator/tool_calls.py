@@ -18,7 +18,7 @@ with workflow.unsafe.imports_passed_through():
     from services.orchestrator.circuits import Circuits
     from services.orchestrator.contract import Progress, ToolCallRecord, Transport
     from services.orchestrator.discovery import ToolRoute
-    from services.orchestrator.failures import is_outage, root_message
+    from services.orchestrator.failures import is_outage, outage_message, root_message
     from services.orchestrator.memory import truncate
     from services.toolservice.activities import ToolActivities
     from services.toolservice.contract import ToolCall, ToolOutcome, ToolService
@@ -75,6 +75,7 @@ class ToolCaller:
         except STEP_FAILURES as exc:
             reason = root_message(exc)
             if remote and is_outage(exc):
+                reason = outage_message(exc, route.service)
                 self.circuits.failed(route.service, workflow.now(), reason)
                 reason = f"The {route.service} service is unavailable: {reason}"
             return _failed(route.service, name, route.transport, arguments, reason)
