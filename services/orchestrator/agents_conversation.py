@@ -42,7 +42,7 @@ with workflow.unsafe.imports_passed_through():
     from services.orchestrator.agents_model import WORKFLOW_MODEL_NAME
     from services.orchestrator.contract import WORKFLOW_TYPES, Progress, ToolCallRecord, UserMessage
     from services.orchestrator.discovery import ToolCatalogResult, ToolRoute, discover_mcp
-    from services.orchestrator.failures import root_message
+    from services.orchestrator.failures import causes, root_message
     from services.orchestrator.memory import SYSTEM_PROMPT, fold_items
     from services.orchestrator.planner import is_failure_text
     from services.orchestrator.planner import parse_result as tool_result
@@ -224,12 +224,7 @@ class McpConversation(AgentsConversation):
 
 def reached_no_server(error: BaseException) -> bool:
     """An MCP call whose activity failed (refused, timed out), not one the server answered."""
-    current: BaseException | None = error
-    while current is not None:
-        if isinstance(current, ActivityError | TemporalTimeoutError):
-            return True
-        current = current.__cause__ or getattr(current, "cause", None)
-    return False
+    return any(isinstance(cause, ActivityError | TemporalTimeoutError) for cause in causes(error))
 
 
 def mcp_calls(items: list[Any], routes: dict[str, ToolRoute]) -> list[ToolCallRecord]:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import nexusrpc
-from temporalio.exceptions import ApplicationError, TemporalError, TimeoutType
+from temporalio.exceptions import ApplicationError, TimeoutType
 from temporalio.exceptions import TimeoutError as TemporalTimeoutError
 
 MAX_MESSAGE = 300
@@ -26,36 +28,39 @@ def _one_line(text: str) -> str:
     return line if len(line) <= MAX_MESSAGE else line[: MAX_MESSAGE - 1] + "…"
 
 
-def _innermost(error: BaseException) -> str:
-    best = str(error) or type(error).__name__
+def causes(error: BaseException) -> Iterator[BaseException]:
+    """The error and each cause under it (Temporal failures keep theirs in `.cause`)."""
     current: BaseException | None = error
     while current is not None:
-        if isinstance(current, ApplicationError | TemporalError) and str(current):
-            best = current.message if isinstance(current, ApplicationError) else str(current)
+        yield current
+        current = current.__cause__ or getattr(current, "cause", None)
+
+
+def _innermost(error: BaseException) -> str:
+    best = str(error) or type(error).__name__
+    for current in causes(error):
+        if isinstance(current, ApplicationError) and str(current):
+            best = current.message
         elif str(current):
             best = str(current)
-        current = current.__cause__ or getattr(current, "cause", None)
     return best
 
 
 def is_outage(error: BaseException) -> bool:
     """Whether a failed call says the service could not serve (down, silent, broken),
     as opposed to a call that was wrong (bad arguments, unknown tool)."""
-    current: BaseException | None = error
-    while current is not None:
-        if isinstance(current, ApplicationError) and current.type in CALLER_ERROR_TYPES:
-            return False
-        if isinstance(current, nexusrpc.HandlerError) and current.type in CALLER_HANDLER_ERRORS:
-            return False
-        current = current.__cause__ or getattr(current, "cause", None)
-    return True
+    return not any(
+        (isinstance(cause, ApplicationError) and cause.type in CALLER_ERROR_TYPES)
+        or (isinstance(cause, nexusrpc.HandlerError) and cause.type in CALLER_HANDLER_ERRORS)
+        for cause in causes(error)
+    )
 
 
 def outage_message(error: BaseException, service: str) -> str:
     """Why a service could not serve a call, in a user's words."""
-    current: BaseException | None = error
-    while current is not None:
-        if isinstance(current, TemporalTimeoutError) and current.type == TimeoutType.SCHEDULE_TO_START:
-            return f"no {service} worker picked the call up in time"
-        current = current.__cause__ or getattr(current, "cause", None)
+    if any(
+        isinstance(cause, TemporalTimeoutError) and cause.type == TimeoutType.SCHEDULE_TO_START
+        for cause in causes(error)
+    ):
+        return f"no {service} worker picked the call up in time"
     return root_message(error)
