@@ -51,12 +51,13 @@ with workflow.unsafe.imports_passed_through():
     from services.toolservice.contract import IDEMPOTENCY_META
 
 MAX_STEPS = 8
-# An MCP call is short; a server that does not answer within 6 s is stuck, one that
-# refuses connections is down (or restarting: retried for up to 14 s in all, so
-# a crashed server the supervisor restarts is used again within the same call).
+# An MCP call is short: a server that has not answered within 5 s is stuck, one that
+# refuses connections is down or restarting. Retried for 12 s in all, so a crashed
+# server the supervisor restarts is used again within the same call, and a turn
+# that needs a silent server still answers within 15 s that it is unavailable.
 MCP_ACTIVITY = ActivityConfig(
-    start_to_close_timeout=timedelta(seconds=6),
-    schedule_to_close_timeout=timedelta(seconds=14),
+    start_to_close_timeout=timedelta(seconds=5),
+    schedule_to_close_timeout=timedelta(seconds=12),
     retry_policy=RetryPolicy(
         initial_interval=timedelta(milliseconds=500),
         maximum_interval=timedelta(seconds=2),
