@@ -85,14 +85,11 @@ def main() -> None:
     options = parser.parse_args()
     rows: list[str] = []
     for pattern in options.patterns.split(","):
-        with tempfile.TemporaryDirectory() as tmp:
-            stack = Stack(home=Path(tmp) / "home", pattern=pattern)
-            try:
-                stack.run("up", "--pattern", pattern, check=True)
-                rows += asyncio.run(measure(stack, pattern, options.rounds))
-            finally:
-                stack.run("down")
-                stack.kill_leftovers()
+        with (
+            tempfile.TemporaryDirectory() as tmp,
+            Stack(home=Path(tmp) / "home", pattern=pattern).up() as stack,
+        ):
+            rows += asyncio.run(measure(stack, pattern, options.rounds))
     print(f"{options.rounds} rounds, a new session each")
     print("| pattern | turn | median | range | vs healthy turn |")
     print("|---|---|---|---|---|")

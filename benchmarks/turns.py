@@ -105,13 +105,11 @@ def main() -> None:
     options = parser.parse_args()
     rows: list[str] = []
     for pattern in options.patterns.split(","):
-        with tempfile.TemporaryDirectory() as tmp:
-            stack = Stack(home=Path(tmp) / "home")
-            try:
-                stack.run("up", "--pattern", pattern, check=True)
-                rows += asyncio.run(measure(stack, pattern, options.turns, options.conversations))
-            finally:
-                stack.run("down")
+        with (
+            tempfile.TemporaryDirectory() as tmp,
+            Stack(home=Path(tmp) / "home", pattern=pattern).up() as stack,
+        ):
+            rows += asyncio.run(measure(stack, pattern, options.turns, options.conversations))
     print(f"{options.turns} turns each; throughput: {options.conversations} conversations x 5 turns")
     print("| pattern | measure | p50 | p90 | vs ping workflow |")
     print("|---|---|---|---|---|")

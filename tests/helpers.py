@@ -9,7 +9,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,6 +17,7 @@ from typing import Any
 import psutil
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
 
 from durable_agents_cli.stack.processes import port_is_free
 from services.orchestrator.contract import workflow_id
@@ -114,6 +115,23 @@ class Stack:
                 f"dagent {' '.join(args)} exited {result.returncode}\n{result.stdout}\n{result.stderr}"
             )
         return result
+
+    @contextlib.contextmanager
+    def up(self) -> Iterator[Stack]:
+        """`dagent up` with this stack's pattern; on leaving, whatever happened,
+        `dagent down`, failing if any process of the stack outlives it."""
+        try:
+            self.run("up", "--pattern", self.pattern, check=True)
+            yield self
+        finally:
+            self.run("down")
+            assert self.kill_leftovers() == []
+
+    async def client(self, namespace: str = "default") -> Client:
+        """A client of this stack's Temporal, speaking the workflows' pydantic payloads."""
+        return await Client.connect(
+            f"127.0.0.1:{self.temporal_port}", namespace=namespace, data_converter=pydantic_data_converter
+        )
 
     def status(self) -> dict[str, Any]:
         output = self.run("status", "--json", check=True).stdout

@@ -11,7 +11,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from temporalio.client import Client
 
 from tests.helpers import NEXUS_TOOLS, Stack, tool_endpoints
 
@@ -24,13 +23,9 @@ PATTERNS = ["nexus", "agents-nexus", "mcp"]
 def running_stack(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Stack]:
-    stack = Stack(home=tmp_path_factory.mktemp(f"ask-{request.param}") / "home", pattern=request.param)
-    try:
-        stack.run("up", "--pattern", request.param, check=True)
+    home = tmp_path_factory.mktemp(f"ask-{request.param}") / "home"
+    with Stack(home=home, pattern=request.param).up() as stack:
         yield stack
-    finally:
-        stack.run("down")
-        assert stack.kill_leftovers() == []
 
 
 def ask(stack: Stack, question: str, *extra: str) -> dict[str, Any]:
@@ -95,13 +90,13 @@ def test_sample_question(
 
 
 async def mcp_tool_runs(stack: Stack, team: str) -> int:
-    client = await Client.connect(f"127.0.0.1:{stack.temporal_port}", namespace=f"{team}-namespace")
+    client = await stack.client(f"{team}-namespace")
     query = f"WorkflowType = 'dagent.ToolWorkflow' AND WorkflowId STARTS_WITH '{team}-mcp-tool-'"
     return len([w async for w in client.list_workflows(query)])
 
 
 async def nexus_endpoints(stack: Stack, session: str) -> set[str]:
-    return await tool_endpoints(await Client.connect(f"127.0.0.1:{stack.temporal_port}"), session)
+    return await tool_endpoints(await stack.client(), session)
 
 
 def test_follow_up_in_the_same_session(running_stack: Stack) -> None:

@@ -87,13 +87,8 @@ def test_stdin_that_is_not_utf8(stack: Stack) -> None:
 
 @pytest.fixture(scope="module")
 def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    stack = Stack(home=tmp_path_factory.mktemp("bad-inputs") / "home")
-    try:
-        stack.run("up", check=True)
+    with Stack(home=tmp_path_factory.mktemp("bad-inputs") / "home").up() as stack:
         yield stack
-    finally:
-        stack.run("down")
-        assert stack.kill_leftovers() == []
 
 
 def ask(stack: Stack, data: str | bytes, *extra: str) -> subprocess.CompletedProcess[str]:

@@ -22,15 +22,12 @@ SPAWNED: list[pexpect.spawn] = []
 
 @pytest.fixture(scope="module")
 def chat_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    stack = Stack(home=tmp_path_factory.mktemp("chat") / "home")
-    try:
-        stack.run("up", check=True)
-        yield stack
-    finally:
-        for child in SPAWNED:
-            child.close(force=True)  # a failed test may leave its chat open
-        stack.run("down")
-        assert stack.kill_leftovers() == []
+    with Stack(home=tmp_path_factory.mktemp("chat") / "home").up() as stack:
+        try:
+            yield stack
+        finally:
+            for child in SPAWNED:
+                child.close(force=True)  # a failed test may leave its chat open
 
 
 def open_chat(stack: Stack, *args: str) -> pexpect.spawn:

@@ -24,8 +24,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 
 from services.orchestrator import client as conversation
 from services.orchestrator.circuits import CircuitStatus
@@ -45,12 +43,8 @@ def fault_stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
         pattern=request.param,
         extra_env={"DAGENT_TEST_SLOW_TOOL": f"jira_metrics:{SLOW_SECONDS}"},
     )
-    try:
-        stack.run("up", "--pattern", request.param, check=True)
+    with stack.up():
         yield stack
-    finally:
-        stack.run("down")
-        assert stack.kill_leftovers() == []
 
 
 class Session:
@@ -87,7 +81,7 @@ class Session:
 
     def progress_shows(self, tool: str) -> bool:
         async def check() -> bool:
-            client = await self.stack_client()
+            client = await self.stack.client()
             try:
                 progress = await conversation.progress(client, self.id)
             except Exception:  # not started yet, or the server is restarting
@@ -98,31 +92,24 @@ class Session:
 
     def circuit(self, service: str) -> CircuitStatus:
         async def read() -> CircuitStatus:
-            progress = await conversation.progress(await self.stack_client(), self.id)
+            progress = await conversation.progress(await self.stack.client(), self.id)
             return next(c for c in progress.circuits if c.service == service)
 
         return asyncio.run(read())
 
     def transcript(self) -> list[tuple[str, bool]]:
         async def read() -> list[tuple[str, bool]]:
-            entries = await conversation.transcript(await self.stack_client(), self.id)
+            entries = await conversation.transcript(await self.stack.client(), self.id)
             return [(entry.message_id, entry.reply is not None) for entry in entries]
 
         return asyncio.run(read())
-
-    async def stack_client(self, namespace: str = "default") -> Client:
-        return await Client.connect(
-            f"127.0.0.1:{self.stack.temporal_port}",
-            namespace=namespace,
-            data_converter=pydantic_data_converter,
-        )
 
 
 def tool_workflows(stack: Stack) -> int:
     """IT tool workflows ever started: one per tool call, however often retried."""
 
     async def count() -> int:
-        client = await Client.connect(f"127.0.0.1:{stack.temporal_port}", namespace="it-namespace")
+        client = await stack.client("it-namespace")
         return len([w async for w in client.list_workflows("WorkflowType = 'dagent.ToolWorkflow'")])
 
     return asyncio.run(count())

@@ -18,7 +18,6 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from temporalio.client import Client
 
 from services.orchestrator.contract import workflow_id
 from tests.helpers import Stack
@@ -42,13 +41,8 @@ PARALLEL = 3
 
 @pytest.fixture(scope="module")
 def long_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    stack = Stack(home=tmp_path_factory.mktemp("long") / "home")
-    try:
-        stack.run("up", check=True)
+    with Stack(home=tmp_path_factory.mktemp("long") / "home").up() as stack:
         yield stack
-    finally:
-        stack.run("down")
-        assert stack.kill_leftovers() == []
 
 
 def ask(stack: Stack, session: str, question: str) -> dict[str, Any]:
@@ -67,7 +61,7 @@ def ask(stack: Stack, session: str, question: str) -> dict[str, Any]:
 
 async def runs_of(stack: Stack, session: str) -> list[tuple[int, int]]:
     """(events, bytes) of every run of the session's workflow."""
-    client = await Client.connect(f"127.0.0.1:{stack.temporal_port}")
+    client = await stack.client()
     sizes = []
     async for execution in client.list_workflows(f"WorkflowId = '{workflow_id(session)}'"):
         handle = client.get_workflow_handle(execution.id, run_id=execution.run_id)

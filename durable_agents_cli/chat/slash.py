@@ -11,7 +11,7 @@ COMMANDS: dict[str, str] = {
     "/help": "show this help",
     "/tools": "the tools the agent can use, discovered live",
     "/history": "this session's transcript, from the workflow",
-    "/session": "session id, pattern, model and the Web UI link to this conversation",
+    "/session": "session id, pattern, model, Web UI link, and each tool service's circuit",
     "/new": "start a fresh session",
     "/exit": "leave (Ctrl-D works too)",
 }

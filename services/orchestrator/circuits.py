@@ -1,9 +1,10 @@
 """A circuit breaker per tool service, kept in the conversation workflow's state.
 
 Temporal retries a call until its timeout; it cannot know that the IT service
-has been silent for the last ten calls. The breaker remembers: after
-`FAILURE_THRESHOLD` outages in a row a service's circuit opens, and calls to it
-fail at once ("unavailable") instead of waiting out a timeout each. Once the
+has been silent for the last ten calls. The breaker remembers: an outage opens
+the service's circuit (each one costs a timeout, so one is enough to stop paying
+it), and calls to it fail at once ("unavailable") instead of waiting out a
+timeout each. Once the
 cool-down has passed the circuit is half-open: the next call goes through as a
 probe; success closes it, failure opens it again with a longer cool-down.
 
@@ -20,7 +21,6 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-FAILURE_THRESHOLD = 1  # every outage costs a timeout: one is enough to stop paying it
 FIRST_COOL_DOWN = timedelta(seconds=10)
 MAX_COOL_DOWN = timedelta(seconds=60)
 
@@ -86,26 +86,18 @@ class Circuits(BaseModel):
 
     def failed(self, service: str, now: datetime, reason: str) -> None:
         circuit = self.get(service, now)
-        failures = circuit.failures + 1
+        cool_down = circuit.cool_down_seconds
         if circuit.state == "half-open":
             # The probe failed: back off further before the next one.
-            cool_down = min(circuit.cool_down_seconds * 2, MAX_COOL_DOWN.total_seconds())
-            updated = circuit.model_copy(
-                update={
-                    "state": "open",
-                    "failures": failures,
-                    "opened_at": now,
-                    "cool_down_seconds": cool_down,
-                    "reason": reason,
-                }
-            )
-        elif failures >= FAILURE_THRESHOLD:
-            updated = circuit.model_copy(
-                update={"state": "open", "failures": failures, "opened_at": now, "reason": reason}
-            )
-        else:
-            updated = circuit.model_copy(update={"failures": failures, "reason": reason})
-        self.circuits = {**self.circuits, service: updated}
+            cool_down = min(cool_down * 2, MAX_COOL_DOWN.total_seconds())
+        opened = Circuit(
+            state="open",
+            failures=circuit.failures + 1,
+            opened_at=now,
+            cool_down_seconds=cool_down,
+            reason=reason,
+        )
+        self.circuits = {**self.circuits, service: opened}
 
     def status(self, services: list[str], now: datetime) -> list[CircuitStatus]:
         statuses = []
