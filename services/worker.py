@@ -97,8 +97,13 @@ def conversation_class(pattern: str) -> type:
 async def connect_worker_client(name: str, settings: DagentSettings, address: str | None = None) -> Client:
     """The worker's client; the Agents SDK patterns' orchestrator gets the OpenAI Agents plugin."""
     namespace = topology.WORKERS[name].namespace
+    return await temporal.connect(namespace, address=address, **client_options(name, settings))
+
+
+def client_options(name: str, settings: DagentSettings) -> dict[str, Any]:
+    """Data converter and plugins of the worker's client: what its payloads look like."""
     if name != "orchestrator" or settings.pattern == "nexus":
-        return await temporal.connect(namespace, address=address)
+        return {}
     # Quiet and offline: no trace export unless the user configured it.
     os.environ.setdefault("OPENAI_AGENTS_DISABLE_TRACING", "1")
     from temporalio.converter import DataConverter
@@ -112,9 +117,21 @@ async def connect_worker_client(name: str, settings: DagentSettings, address: st
         mcp_servers=mcp_server_factories(settings) if settings.pattern == "mcp" else None,
     )
     # The plugin brings its own (pydantic-aware) payload converter.
-    return await temporal.connect(
-        namespace, address=address, data_converter=DataConverter.default, plugins=[plugin]
-    )
+    return {"data_converter": DataConverter.default, "plugins": [plugin]}
+
+
+def replayer_options(settings: DagentSettings) -> dict[str, Any]:
+    """What a Replayer needs to replay any workflow the stack of `settings.pattern` ran."""
+    from temporalio.contrib.pydantic import pydantic_data_converter
+
+    options: dict[str, Any] = {"data_converter": pydantic_data_converter}
+    options.update(client_options("orchestrator", settings))
+    workflows = {
+        workflow
+        for name in topology.WORKERS
+        for workflow in parts_for(name, None, settings).workflows  # type: ignore[arg-type]
+    }
+    return {**options, "workflows": list(workflows)}
 
 
 def team_parts(team: str, settings: DagentSettings) -> WorkerParts:
