@@ -28,8 +28,11 @@ sys.path.insert(0, str(ROOT))
 
 from temporalio.client import Client  # noqa: E402
 
-from services import temporal, topology  # noqa: E402
-from services.orchestrator import client as conversation  # noqa: E402
+from services import (  # noqa: E402
+    conversation,
+    temporal,
+    topology,
+)
 from tests.helpers import Stack  # noqa: E402
 
 REMOTE = "What's the stock price of TSLA?"

@@ -25,8 +25,12 @@ sys.path.insert(0, str(ROOT))
 
 from temporalio.client import Client  # noqa: E402
 
-from services import health, temporal, topology  # noqa: E402
-from services.orchestrator import client as conversation  # noqa: E402
+from services import (  # noqa: E402
+    conversation,
+    health,
+    temporal,
+    topology,
+)
 from tests.helpers import Stack  # noqa: E402
 
 LOCAL = "What is 125 * 8?"

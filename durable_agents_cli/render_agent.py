@@ -11,9 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 if TYPE_CHECKING:  # types only: importing them pulls in the Temporal SDK (~0.3 s per command)
-    from services.orchestrator.circuits import CircuitStatus
-    from services.orchestrator.contract import Reply, ToolCallRecord
-    from services.orchestrator.discovery import ToolCatalogResult
+    from services.conversation import CircuitStatus, Reply, ToolCallRecord, ToolCatalogResult
 
 
 def tool_line(call: ToolCallRecord) -> Text:

@@ -15,7 +15,7 @@ from services.errors import DagentError, StackNotRunningError
 
 def check_id(kind: str, value: str | None) -> None:
     """Refuse a malformed --session or --message-id before anything is sent."""
-    from services.orchestrator.contract import id_problem
+    from services.conversation import id_problem
 
     problem = id_problem(kind, value) if value is not None else None
     if problem:

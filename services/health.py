@@ -33,8 +33,8 @@ class HealthActivities:
         self._build_id = build_id
 
     @activity.defn(name="dagent.describe_worker")
-    async def describe_worker(self, note: str) -> PingResult:
-        return PingResult(self._component, os.getpid(), self._build_id, note)
+    async def describe_worker(self, request: PingInput) -> PingResult:
+        return PingResult(self._component, os.getpid(), self._build_id, request.note)
 
 
 @workflow.defn(name="dagent.ping")
@@ -43,7 +43,7 @@ class PingWorkflow:
     async def run(self, request: PingInput) -> PingResult:
         return await workflow.execute_activity_method(
             HealthActivities.describe_worker,
-            request.note,
+            request,
             start_to_close_timeout=timedelta(seconds=5),
             retry_policy=RetryPolicy(maximum_attempts=3),
         )

@@ -7,19 +7,27 @@ environment configuration (`TEMPORAL_ADDRESS`, `TEMPORAL_API_KEY`, profiles in
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from services import topology
+from services import limits, topology
 from services.errors import ConfigError
 
 Port = Annotated[int, Field(ge=1, le=65535)]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 
 ENV_PREFIX = "DAGENT_"
+# Set by the supervisor on its children; a worker whose supervisor vanished stops by itself.
+SUPERVISOR_PID_ENV = "DAGENT_SUPERVISOR_PID"
+
+
+def team_port_flag(team: str) -> str:
+    """The keyword a caller passes a team's MCP port as (the `up` flag, without dashes)."""
+    return f"{team}_mcp_port"
 
 
 class DagentSettings(BaseSettings):
@@ -39,25 +47,21 @@ class DagentSettings(BaseSettings):
         default=topology.DEFAULT_UI_PORT,
         description="Port of the embedded Temporal Web UI.",
     )
-    finance_mcp_port: Port = Field(
-        default=topology.FINANCE.default_mcp_port,
-        description="Port of the Finance MCP server (mcp pattern).",
-    )
-    it_mcp_port: Port = Field(
-        default=topology.IT.default_mcp_port,
-        description="Port of the IT MCP server (mcp pattern).",
+    mcp_ports: dict[str, Port] = Field(
+        default_factory=lambda: {team.name: team.default_mcp_port for team in topology.TEAMS.values()},
+        description="Port of each team's MCP server (mcp pattern), from DAGENT_<TEAM>_MCP_PORT.",
     )
     model: str = Field(
         default="offline",
         min_length=1,
         description="LiteLLM model string; 'offline' is the built-in deterministic model.",
     )
-    pattern: Literal["nexus", "agents-nexus", "mcp"] = Field(
-        default="nexus",
+    pattern: topology.Pattern = Field(
+        default=topology.DEFAULT_PATTERN,
         description="Agent pattern the orchestrator runs (set by `dagent up --pattern`).",
     )
     turns_per_run: int = Field(
-        default=100,
+        default=limits.DEFAULT_TURNS_PER_RUN,
         ge=1,
         le=10_000,
         description="Turns a conversation run holds before it continues as new (keeps history small).",
@@ -73,6 +77,20 @@ class DagentSettings(BaseSettings):
         "first, so a fault test can stop a process in the middle of a tool call.",
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _team_ports(cls, values: Any) -> Any:
+        """Each team's port from its own variable (DAGENT_IT_MCP_PORT) or keyword (it_mcp_port)."""
+        if not isinstance(values, dict):
+            return values
+        values = dict(values)
+        ports: dict[str, Any] = {team.name: team.default_mcp_port for team in topology.TEAMS.values()}
+        for team in topology.TEAMS.values():
+            given = values.pop(team_port_flag(team.name), None) or os.environ.get(team.mcp_port_variable)
+            if given is not None:
+                ports[team.name] = given
+        return {**values, "mcp_ports": ports}
+
     @field_validator("home")
     @classmethod
     def _expand_home(cls, value: Path) -> Path:
@@ -85,24 +103,23 @@ class DagentSettings(BaseSettings):
         return {tool: float(seconds)}
 
     def mcp_port(self, team: str) -> int:
-        return {"it": self.it_mcp_port, "finance": self.finance_mcp_port}[team]
-
-
-def mcp_token_file(home: Path) -> Path:
-    """Where `dagent up` keeps the bearer token of the stack's MCP servers (mode 0600)."""
-    return home / "run" / "mcp-token"
+        return self.mcp_ports[team]
 
 
 def load_settings(**overrides: Any) -> DagentSettings:
     """Settings from the environment, with flag values (not None) on top.
 
-    Raises ConfigError naming the variable or flag whose value is unusable.
+    A team's MCP port is given as `<team>_mcp_port`. Raises ConfigError naming
+    the variable or flag whose value is unusable.
     """
     given = {name: value for name, value in overrides.items() if value is not None}
     try:
         return DagentSettings(**given)
     except ValidationError as exc:
         error = exc.errors()[0]
-        field = str(error["loc"][0]) if error["loc"] else "?"
+        location = [str(part) for part in error["loc"]] or ["?"]
+        field = (
+            team_port_flag(location[1]) if location[0] == "mcp_ports" and len(location) > 1 else location[0]
+        )
         source = f"--{field.replace('_', '-')}" if field in given else f"{ENV_PREFIX}{field.upper()}"
         raise ConfigError(f"Invalid value for {source}: {error['msg']}.") from None

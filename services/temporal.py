@@ -16,6 +16,9 @@ from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, Telemetr
 
 from services.errors import ConfigError
 
+# Every payload of dagent is a pydantic model.
+DATA_CONVERTER = pydantic_data_converter
+
 
 def _profile() -> ClientConfigProfile:
     try:
@@ -50,7 +53,6 @@ async def connect(namespace: str, *, address: str | None = None, **kwargs: Any) 
         config["target_host"] = address
     config.setdefault("target_host", "localhost:7233")
     config["namespace"] = namespace
-    # Every payload of dagent is a pydantic model.
-    config["data_converter"] = pydantic_data_converter
+    config["data_converter"] = DATA_CONVERTER
     config.update(kwargs)
     return await Client.connect(**config)

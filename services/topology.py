@@ -1,19 +1,29 @@
-"""Names and default ports of the dagent topology.
+"""Names and default ports of the dagent topology: the one source.
 
-The single source of truth for namespaces, task queues, Nexus endpoints and
-ports: the CLI, the workers, the MCP servers and the Terraform variables all
-read this module, so a rename happens in one place.
+Teams, patterns, namespaces, task queues, Nexus endpoints and ports are declared
+here once; everything else derives from them: the CLI's choices and flags, the
+components the supervisor runs, the settings, the workers, the MCP servers and
+the Terraform (once written). A new team is a `Team` here and its tools module in
+`services/teams/`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal, get_args
 
+ORCHESTRATOR = "orchestrator"
 ORCHESTRATOR_NAMESPACE = "default"
 ORCHESTRATOR_TASK_QUEUE = "orchestrator-task-queue"
 
+# Every port the stack opens listens here only.
+LOOPBACK = "127.0.0.1"
 DEFAULT_TEMPORAL_PORT = 7233
 DEFAULT_UI_PORT = 8233
+
+Pattern = Literal["nexus", "agents-nexus", "mcp"]
+PATTERNS: tuple[Pattern, ...] = get_args(Pattern)
+DEFAULT_PATTERN: Pattern = "nexus"
 
 
 @dataclass(frozen=True)
@@ -21,30 +31,44 @@ class Team:
     """A team that owns tools and serves them from its own namespace."""
 
     name: str
-    namespace: str
-    task_queue: str
-    nexus_endpoint: str
+    title: str  # as people write it: "IT", "Finance"
     default_mcp_port: int
 
+    @property
+    def namespace(self) -> str:
+        return f"{self.name}-namespace"
 
-IT = Team(
-    name="it",
-    namespace="it-namespace",
-    task_queue="it-task-queue",
-    nexus_endpoint="it-nexus-endpoint",
-    default_mcp_port=8002,
-)
-FINANCE = Team(
-    name="finance",
-    namespace="finance-namespace",
-    task_queue="finance-task-queue",
-    nexus_endpoint="finance-nexus-endpoint",
-    default_mcp_port=8001,
-)
+    @property
+    def task_queue(self) -> str:
+        return f"{self.name}-task-queue"
+
+    @property
+    def nexus_endpoint(self) -> str:
+        return f"{self.name}-nexus-endpoint"
+
+    @property
+    def mcp_component(self) -> str:
+        """The supervisor's name for the team's MCP server process."""
+        return f"{self.name}-mcp"
+
+    @property
+    def mcp_port_variable(self) -> str:
+        """The environment variable of its MCP server's port (the flag is its lower-case form)."""
+        return f"DAGENT_{self.name.upper()}_MCP_PORT"
+
+    @property
+    def mcp_port_flag(self) -> str:
+        return f"--{self.name}-mcp-port"
+
+
+IT = Team(name="it", title="IT", default_mcp_port=8002)
+FINANCE = Team(name="finance", title="Finance", default_mcp_port=8001)
 TEAMS: dict[str, Team] = {team.name: team for team in (IT, FINANCE)}
 
-PATTERNS = ("nexus", "agents-nexus", "mcp")
-DEFAULT_PATTERN = "nexus"
+
+def mcp_url(port: int) -> str:
+    """Where a team's MCP server listens (HTTP transport): loopback only."""
+    return f"http://{LOOPBACK}:{port}/mcp"
 
 
 @dataclass(frozen=True)
@@ -56,6 +80,6 @@ class WorkerPlacement:
 
 
 WORKERS: dict[str, WorkerPlacement] = {
-    "orchestrator": WorkerPlacement(ORCHESTRATOR_NAMESPACE, ORCHESTRATOR_TASK_QUEUE),
+    ORCHESTRATOR: WorkerPlacement(ORCHESTRATOR_NAMESPACE, ORCHESTRATOR_TASK_QUEUE),
     **{team.name: WorkerPlacement(team.namespace, team.task_queue) for team in TEAMS.values()},
 }

@@ -1,7 +1,8 @@
-"""Run one dagent worker process: the orchestrator, or a team's tool service.
+"""Run one dagent worker process from its parts: the orchestrator, or a team's tool service.
 
 This is what `dagent worker NAME` runs and what the supervisor spawns; a team
-can run the same thing on its own against any Temporal server.
+can run the same thing on its own against any Temporal server. What each worker
+registers comes from its role's `parts` module; this module only runs it.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import signal
 import socket
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from temporalio.client import Client
@@ -22,14 +23,15 @@ from temporalio.worker import Worker
 
 from services import BUILD_ID, health, temporal, topology
 from services.errors import ConfigError
-from services.settings import DagentSettings
+from services.settings import SUPERVISOR_PID_ENV, DagentSettings
 
 logger = logging.getLogger("dagent.worker")
 
+# One event loop cannot work on more tasks than this at once without delaying all
+# of them; a task left waiting in the worker past the server's 10 s workflow-task
+# timeout fails, while one left on the server just waits. So under a burst, the
+# backlog stays on the server.
 MAX_CONCURRENT_WORKFLOW_TASKS = 16
-
-# Set by the supervisor; a worker whose supervisor vanished stops by itself.
-SUPERVISOR_PID_ENV = "DAGENT_SUPERVISOR_PID"
 
 
 @dataclass
@@ -39,6 +41,9 @@ class WorkerParts:
     workflows: Sequence[type] = ()
     activities: Sequence[Callable[..., Any]] = ()
     nexus_service_handlers: Sequence[object] = ()
+    # Slow, blocking preparation (an import of seconds) run in a thread while the
+    # worker connects and polls; work that needs it waits for it.
+    warm_up: Callable[[], None] | None = field(default=None)
 
 
 def worker_identity(name: str, pid: int | None = None) -> str:
@@ -46,150 +51,85 @@ def worker_identity(name: str, pid: int | None = None) -> str:
     return f"{name}-{pid or os.getpid()}@{socket.gethostname()}"
 
 
-def parts_for(name: str, client: Client, settings: DagentSettings) -> WorkerParts:
-    diagnostics = health.HealthActivities(name, BUILD_ID)
-    common = WorkerParts(workflows=[health.PingWorkflow], activities=[diagnostics.describe_worker])
-    specific = orchestrator_parts(client, settings) if name == "orchestrator" else team_parts(name, settings)
+def parts_for(name: str, settings: DagentSettings) -> WorkerParts:
+    """The diagnostic ping, plus what the orchestrator or the named team runs."""
+    if name not in topology.WORKERS:
+        raise ConfigError(f"Unknown worker '{name}'; known workers: {', '.join(topology.WORKERS)}.")
+    if name == topology.ORCHESTRATOR:
+        from services.orchestrator import parts as orchestrator
+
+        role = orchestrator.worker_parts(settings)
+    else:
+        from services.toolservice import parts as toolservice
+
+        role = toolservice.worker_parts(name, settings)
+    ping = health.HealthActivities(name, BUILD_ID)
     return WorkerParts(
-        workflows=[*common.workflows, *specific.workflows],
-        activities=[*common.activities, *specific.activities],
-        nexus_service_handlers=specific.nexus_service_handlers,
+        workflows=[health.PingWorkflow, *role.workflows],
+        activities=[ping.describe_worker, *role.activities],
+        nexus_service_handlers=role.nexus_service_handlers,
+        warm_up=role.warm_up,
     )
-
-
-def orchestrator_parts(client: Client, settings: DagentSettings) -> WorkerParts:
-    from services.orchestrator import llm
-    from services.orchestrator.discovery import ToolCatalogWorkflow
-    from services.orchestrator.endpoints import EndpointActivities
-    from services.orchestrator.mcp_catalog import McpCatalogActivities
-    from services.toolservice.activities import ToolActivities
-
-    mcp_catalog = McpCatalogActivities(
-        settings.home, {"it": settings.it_mcp_port, "finance": settings.finance_mcp_port}
-    )
-    return WorkerParts(
-        workflows=[conversation_class(settings.pattern), ToolCatalogWorkflow],
-        activities=[
-            llm.LlmActivities(settings.model).call_llm,
-            ToolActivities("orchestrator", settings.tool_delays()).run_tool,
-            EndpointActivities(client).missing_endpoints,
-            mcp_catalog.list_mcp_tools,
-        ],
-    )
-
-
-def conversation_class(pattern: str) -> type:
-    if pattern == "nexus":
-        from services.orchestrator.conversation import NexusConversation
-
-        return NexusConversation
-    if pattern == "agents-nexus":
-        from services.orchestrator.agents_conversation import AgentsConversation
-
-        return AgentsConversation
-    if pattern == "mcp":
-        from services.orchestrator.agents_conversation import McpConversation
-
-        return McpConversation
-    raise ConfigError(f"Unknown pattern '{pattern}'; known: nexus, agents-nexus, mcp.")
-
-
-async def connect_worker_client(name: str, settings: DagentSettings, address: str | None = None) -> Client:
-    """The worker's client; the Agents SDK patterns' orchestrator gets the OpenAI Agents plugin."""
-    namespace = topology.WORKERS[name].namespace
-    return await temporal.connect(namespace, address=address, **client_options(name, settings))
 
 
 def client_options(name: str, settings: DagentSettings) -> dict[str, Any]:
     """Data converter and plugins of the worker's client: what its payloads look like."""
-    if name != "orchestrator" or settings.pattern == "nexus":
+    if name != topology.ORCHESTRATOR:
         return {}
-    # Quiet and offline: no trace export unless the user configured it.
-    os.environ.setdefault("OPENAI_AGENTS_DISABLE_TRACING", "1")
-    from temporalio.converter import DataConverter
-    from temporalio.openai_agents import OpenAIAgentsPlugin
+    from services.orchestrator import parts as orchestrator
 
-    from services.orchestrator.agents_model import ConfiguredModelProvider, model_activity_parameters
+    return orchestrator.client_options(settings)
 
-    plugin = OpenAIAgentsPlugin(
-        model_params=model_activity_parameters(),
-        model_provider=ConfiguredModelProvider(settings.model),
-        mcp_servers=mcp_server_factories(settings) if settings.pattern == "mcp" else None,
+
+async def connect_worker_client(name: str, settings: DagentSettings, address: str | None = None) -> Client:
+    return await temporal.connect(
+        topology.WORKERS[name].namespace, address=address, **client_options(name, settings)
     )
-    # The plugin brings its own (pydantic-aware) payload converter.
-    return {"data_converter": DataConverter.default, "plugins": [plugin]}
 
 
 def replayer_options(settings: DagentSettings) -> dict[str, Any]:
-    """What a Replayer needs to replay any workflow the stack of `settings.pattern` ran."""
-    from temporalio.contrib.pydantic import pydantic_data_converter
-
-    options: dict[str, Any] = {"data_converter": pydantic_data_converter}
-    options.update(client_options("orchestrator", settings))
-    workflows = {
-        workflow
-        for name in topology.WORKERS
-        for workflow in parts_for(name, None, settings).workflows  # type: ignore[arg-type]
-    }
+    """What a `Replayer` needs to replay any workflow a stack of `settings.pattern` ran."""
+    workflows = {workflow for name in topology.WORKERS for workflow in parts_for(name, settings).workflows}
+    options = {"data_converter": temporal.DATA_CONVERTER, **client_options(topology.ORCHESTRATOR, settings)}
     return {**options, "workflows": list(workflows)}
 
 
-def team_parts(team: str, settings: DagentSettings) -> WorkerParts:
-    from services.toolservice.activities import ToolActivities
-    from services.toolservice.handler import ToolServiceHandler
-    from services.toolservice.workflows import ToolWorkflow
-
-    return WorkerParts(
-        workflows=[ToolWorkflow],
-        activities=[ToolActivities(team, settings.tool_delays()).run_tool],
-        nexus_service_handlers=[ToolServiceHandler(team)],
-    )
-
-
-def build_worker(name: str, client: Client, settings: DagentSettings) -> Worker:
-    placement = topology.WORKERS[name]
-    parts = parts_for(name, client, settings)
+def build_worker(name: str, client: Client, parts: WorkerParts, task_queue: str | None = None) -> Worker:
     return Worker(
         client,
-        task_queue=placement.task_queue,
+        task_queue=task_queue or topology.WORKERS[name].task_queue,
         workflows=parts.workflows,
         activities=parts.activities,
         nexus_service_handlers=parts.nexus_service_handlers,
         # An explicit build id spares the SDK from hashing every loaded module.
         build_id=BUILD_ID,
         identity=worker_identity(name),
-        # One event loop cannot work on more tasks than this at once without
-        # delaying all of them; a task left waiting in the worker past the
-        # server's 10 s workflow-task timeout fails, while one left on the
-        # server just waits. So under a burst, the backlog stays on the server.
         max_concurrent_workflow_tasks=MAX_CONCURRENT_WORKFLOW_TASKS,
     )
 
 
-async def run_worker(name: str, settings: DagentSettings, client: Client | None = None) -> None:
-    """Poll until SIGTERM/SIGINT, or until the supervisor that spawned us is gone."""
-    if name not in topology.WORKERS:
-        known = ", ".join(topology.WORKERS)
-        raise ConfigError(f"Unknown worker '{name}'; known workers: {known}.")
-    placement = topology.WORKERS[name]
+async def run_worker(
+    name: str, settings: DagentSettings, client: Client | None = None, task_queue: str | None = None
+) -> None:
+    """Poll until SIGTERM/SIGINT, or until the supervisor that spawned us is gone.
+
+    `client` and `task_queue` default to the worker's own namespace and queue."""
+    parts = parts_for(name, settings)
     loop = asyncio.get_running_loop()
-    warm_up = _warm_up(loop) if name == "orchestrator" else None
+    if parts.warm_up is not None:
+        _warm_up(loop, parts.warm_up)  # overlaps the connection to Temporal
     if client is None:
         client = await connect_worker_client(name, settings)
+    worker = build_worker(name, client, parts, task_queue)
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     watchdog = asyncio.create_task(_watch_supervisor(stop))
-    worker = build_worker(name, client, settings)
-    if warm_up is not None:
-        # Polling starts now; a turn that arrives before the import is done waits
-        # for it. Gating readiness on it would add ~3-4 s to every `dagent up`.
-        warm_up.add_done_callback(lambda _: logger.info("LiteLLM loaded"))
     logger.info(
         "worker %s polling %s/%s (model %s)",
         name,
-        placement.namespace,
-        placement.task_queue,
+        client.namespace,
+        task_queue or topology.WORKERS[name].task_queue,
         settings.model,
     )
     try:
@@ -202,52 +142,18 @@ async def run_worker(name: str, settings: DagentSettings, client: Client | None 
     logger.info("worker %s stopped", name)
 
 
-def mcp_server_factories(settings: DagentSettings) -> dict[str, Callable[[], Any]]:
-    """How the orchestrator reaches each team's MCP server: resolved worker-side, so the
-    bearer token never enters workflow history."""
-    from agents.mcp import MCPServerStreamableHttp
+def _warm_up(loop: asyncio.AbstractEventLoop, prepare: Callable[[], None]) -> None:
+    """Run `prepare` in a daemon thread, so a worker told to stop mid-way exits at once.
 
-    from services.orchestrator.mcp_catalog import mcp_token, mcp_url
-
-    def factory(team: str) -> Callable[[], Any]:
-        def make() -> Any:
-            return MCPServerStreamableHttp(
-                name=f"dagent-{team}",
-                params={
-                    "url": mcp_url(settings.mcp_port(team)),
-                    "headers": {"Authorization": f"Bearer {mcp_token(settings.home)}"},
-                    "timeout": 35,
-                },
-                cache_tools_list=True,
-                client_session_timeout_seconds=35,
-            )
-
-        return make
-
-    return {team: factory(team) for team in topology.TEAMS}
-
-
-def _warm_up(loop: asyncio.AbstractEventLoop) -> asyncio.Future[None]:
-    """Import LiteLLM (seconds) in a thread, overlapping the connection to Temporal.
-
-    A daemon thread, so a worker told to stop mid-import exits at once instead
-    of waiting for the import to finish.
+    Polling starts meanwhile; gating readiness on it would add seconds to every `dagent up`.
     """
-    from services.orchestrator.llm import load_litellm
 
-    done: asyncio.Future[None] = loop.create_future()
-
-    def finish() -> None:
-        if not done.done():
-            done.set_result(None)
-
-    def load() -> None:
-        load_litellm()
+    def run() -> None:
+        prepare()
         with contextlib.suppress(RuntimeError):  # the worker stopped meanwhile
-            loop.call_soon_threadsafe(finish)
+            loop.call_soon_threadsafe(logger.info, "warm-up done (%s)", prepare.__name__)
 
-    threading.Thread(target=load, name="litellm-import", daemon=True).start()
-    return done
+    threading.Thread(target=run, name="warm-up", daemon=True).start()
 
 
 async def _watch_supervisor(stop: asyncio.Event) -> None:

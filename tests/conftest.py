@@ -14,9 +14,8 @@ import pytest_asyncio
 from temporalio.client import Client
 
 from durable_agents_cli.stack.components import temporal_binary
-from services import bootstrap, temporal, topology
-from services.orchestrator import client as conversation
-from services.orchestrator.contract import Reply
+from services import bootstrap, conversation, temporal, topology
+from services.conversation import Reply
 from services.settings import DagentSettings
 from services.worker import connect_worker_client, run_worker
 from tests.helpers import Stack, eventually, free_port

@@ -20,7 +20,7 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
 from durable_agents_cli.stack.processes import port_is_free
-from services.orchestrator.contract import workflow_id
+from services.conversation import workflow_id
 
 # (service, tool, transport) of every tool, as the Nexus patterns discover them.
 NEXUS_TOOLS = {

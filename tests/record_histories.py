@@ -26,9 +26,8 @@ from pathlib import Path
 
 from temporalio.client import Client
 
-from services import health, topology
-from services.orchestrator import client as conversation
-from services.orchestrator.contract import workflow_id
+from services import conversation, health, topology
+from services.conversation import workflow_id
 from tests.helpers import Stack
 
 HISTORIES = Path(__file__).parent / "histories"

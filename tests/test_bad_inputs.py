@@ -18,10 +18,11 @@ from typing import Any
 import pytest
 from temporalio.testing import ActivityEnvironment
 
-from services.orchestrator.memory import MAX_TOOL_RESULT_CHARS, truncate
-from services.tools import registry
-from services.tools.base import Tool, ToolInput
-from services.toolservice.activities import MAX_RESULT_CHARS, ToolActivities
+from services.limits import MAX_TOOL_RESULT_CHARS, MAX_TOOL_RESULT_SEEN
+from services.orchestrator.memory import for_the_model
+from services.teams import registry
+from services.tools import Tool, ToolInput
+from services.toolservice.activities import ToolActivities
 from services.toolservice.contract import ToolCall
 from tests.helpers import Stack
 
@@ -161,13 +162,13 @@ async def test_a_three_megabyte_tool_result_is_cut_before_it_travels(monkeypatch
     monkeypatch.setitem(registry.TOOLS, "huge", huge)
     result = await ActivityEnvironment().run(ToolActivities("it").run_tool, ToolCall(tool="huge"))
     size = len(json.dumps(result.result))
-    assert size < MAX_RESULT_CHARS + 1_000
+    assert size < MAX_TOOL_RESULT_CHARS + 1_000
     assert "3000012 characters" in result.result["truncated"]
 
 
 def test_the_model_sees_at_most_a_few_thousand_characters_of_a_result() -> None:
-    text = truncate("y" * 50_000)
-    assert len(text) < MAX_TOOL_RESULT_CHARS + 100
+    text = for_the_model("y" * 50_000)
+    assert len(text) < MAX_TOOL_RESULT_SEEN + 100
     assert text.endswith("[truncated 46000 characters]")
 
 

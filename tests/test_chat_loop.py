@@ -11,10 +11,15 @@ import pytest
 
 from durable_agents_cli.chat import slash
 from durable_agents_cli.chat.repl import ChatLoop, SessionInfo
+from services.conversation import (
+    CircuitStatus,
+    Progress,
+    Reply,
+    ToolCallRecord,
+    ToolCatalogResult,
+    TranscriptEntry,
+)
 from services.errors import StackNotRunningError
-from services.orchestrator.circuits import CircuitStatus
-from services.orchestrator.contract import Progress, Reply, ToolCallRecord, TranscriptEntry
-from services.orchestrator.discovery import ToolCatalogResult
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 

@@ -15,8 +15,7 @@ def config(**changes: object) -> StackConfig:
         log_level="INFO",
         temporal_port=7233,
         ui_port=8233,
-        it_mcp_port=8002,
-        finance_mcp_port=8001,
+        mcp_ports={"it": 8002, "finance": 8001},
     )
     return base.model_copy(update=changes)
 

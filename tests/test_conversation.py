@@ -10,10 +10,8 @@ import pytest
 from temporalio.api.operatorservice.v1 import DeleteNexusEndpointRequest, ListNexusEndpointsRequest
 from temporalio.client import Client
 
-from services import bootstrap, topology
-from services.orchestrator import client as conversation
-from services.orchestrator.client import MessageRejectedError
-from services.orchestrator.contract import workflow_id
+from services import bootstrap, conversation, topology
+from services.conversation import MessageRejectedError, workflow_id
 from tests.conftest import Agent
 from tests.helpers import NEXUS_TOOLS, tool_endpoints
 
@@ -140,8 +138,8 @@ async def test_tool_catalog_is_discovered_live(agent_workers: Agent) -> None:
 
 
 async def test_the_model_sees_each_tools_own_description_and_flat_parameters(agent_workers: Agent) -> None:
-    from services.orchestrator.offline_model import RECENT_TOOLS
-    from services.tools import TOOLS
+    from services.llm.offline.model import RECENT_TOOLS
+    from services.teams import TOOLS
 
     RECENT_TOOLS.clear()
     await agent_workers.send(new_session(), "What's the stock price of TSLA?")

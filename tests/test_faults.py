@@ -25,8 +25,8 @@ from typing import Any
 
 import pytest
 
-from services.orchestrator import client as conversation
-from services.orchestrator.circuits import CircuitStatus
+from services import conversation
+from services.conversation import CircuitStatus
 from tests.helpers import Stack, eventually
 
 pytestmark = [pytest.mark.stack, pytest.mark.faults]

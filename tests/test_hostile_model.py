@@ -9,8 +9,8 @@ import uuid
 
 import pytest
 
-from services.orchestrator import client as conversation
-from services.orchestrator.contract import Reply
+from services import conversation
+from services.conversation import Reply
 from tests import scripted_model
 from tests.conftest import Agent
 

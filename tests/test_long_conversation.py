@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from services.orchestrator.contract import workflow_id
+from services.conversation import workflow_id
 from tests.helpers import Stack
 
 pytestmark = [pytest.mark.stack, pytest.mark.long]

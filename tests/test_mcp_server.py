@@ -22,10 +22,11 @@ from fastmcp.exceptions import ToolError
 from temporalio.client import Client
 
 from services import bootstrap, temporal, topology
-from services.mcp_server import serve
-from services.settings import DagentSettings, mcp_token_file
-from services.tools import tools_of
+from services.settings import DagentSettings
+from services.teams import tools_of
 from services.toolservice.contract import IDEMPOTENCY_META
+from services.toolservice.mcp_server import serve
+from services.toolservice.mcp_token import token_file as mcp_token_file
 from services.worker import run_worker
 from tests.helpers import free_port
 

@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from services.orchestrator import client as conversation
+from services import conversation
 from tests.conftest import Agent
 
 pytestmark = pytest.mark.server

@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from services.orchestrator.llm import LlmActivities
+from services.llm.activity import LlmActivities
+from services.llm.messages import ChatMessage, LlmRequest
+from services.llm.offline.planner import plan
 from services.orchestrator.memory import Memory
-from services.orchestrator.messages import ChatMessage, LlmRequest
-from services.orchestrator.planner import plan
-from services.tools import TOOLS
+from services.teams import TOOLS
 
 ALL_TOOLS = [tool.function_spec() for tool in TOOLS.values()]
 

@@ -11,11 +11,11 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter
 from temporalio.openai_agents import OpenAIPayloadConverter
 
+from services.conversation import ToolCatalogResult, ToolRoute
+from services.llm.messages import ChatMessage
+from services.orchestrator.base import CarriedState, ConversationInput
 from services.orchestrator.circuits import Circuits
-from services.orchestrator.discovery import ToolCatalogResult, ToolRoute
 from services.orchestrator.memory import Memory
-from services.orchestrator.messages import ChatMessage
-from services.orchestrator.session import CarriedState, ConversationInput
 
 CONVERTERS = {
     "pydantic": pydantic_data_converter.payload_converter,

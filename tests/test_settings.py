@@ -12,8 +12,8 @@ def test_defaults_follow_the_topology(monkeypatch: pytest.MonkeyPatch) -> None:
     settings = load_settings()
     assert settings.temporal_port == 7233
     assert settings.ui_port == 8233
-    assert settings.it_mcp_port == 8002
-    assert settings.finance_mcp_port == 8001
+    assert settings.mcp_port("it") == 8002
+    assert settings.mcp_port("finance") == 8001
     assert settings.model == "offline"
     assert settings.home == Path("~/.dagent").expanduser()
 
@@ -23,7 +23,7 @@ def test_environment_and_flags(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) 
     monkeypatch.setenv("DAGENT_TEMPORAL_PORT", "9000")
     settings = load_settings(ui_port=9100, model=None)
     assert (settings.home, settings.temporal_port, settings.ui_port) == (tmp_path, 9000, 9100)
-    assert settings.mcp_port("finance") == settings.finance_mcp_port
+    assert settings.mcp_port("finance") == settings.mcp_ports["finance"]
 
 
 @pytest.mark.parametrize(

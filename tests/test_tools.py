@@ -10,8 +10,9 @@ from typing import Any
 import psutil
 import pytest
 
-from services.orchestrator.calculator import MAX_MAGNITUDE, evaluate, tidy
-from services.tools import SAMPLE_DATA, TOOLS, ToolInputError, get_tool
+from services.teams import TOOLS, get_tool
+from services.teams.calculator import MAX_MAGNITUDE, evaluate, tidy
+from services.tools import SAMPLE_DATA, ToolInputError
 
 
 def run(name: str, arguments: Any) -> dict[str, Any]:

@@ -13,11 +13,9 @@ from temporalio.service import RPCError
 from durable_agents_cli.chat.repl import SessionInfo
 from durable_agents_cli.stack.processes import address_accepts
 from durable_agents_cli.stack.state import StackState
+from services import conversation, topology
+from services.conversation import CircuitStatus, Progress, Reply, ToolCatalogResult, TranscriptEntry
 from services.errors import StackNotRunningError
-from services.orchestrator import client as conversation
-from services.orchestrator.circuits import CircuitStatus
-from services.orchestrator.contract import Progress, Reply, TranscriptEntry, workflow_id
-from services.orchestrator.discovery import ToolCatalogResult
 
 PROGRESS_INTERVAL = 0.1
 
@@ -79,7 +77,10 @@ class TemporalChatBackend:
         config = self.state.config
         web_ui = None
         if config.ui_url:
-            web_ui = f"{config.ui_url}/namespaces/default/workflows/{workflow_id(self._session)}"
+            web_ui = (
+                f"{config.ui_url}/namespaces/{topology.ORCHESTRATOR_NAMESPACE}"
+                f"/workflows/{conversation.workflow_id(self._session)}"
+            )
         return SessionInfo(session=self._session, pattern=config.pattern, model=config.model, web_ui=web_ui)
 
     async def circuits(self) -> list[CircuitStatus]:

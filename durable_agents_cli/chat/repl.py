@@ -9,10 +9,8 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from durable_agents_cli.chat import slash
+from services.conversation import CircuitStatus, Progress, Reply, ToolCatalogResult, TranscriptEntry
 from services.errors import DagentError
-from services.orchestrator.circuits import CircuitStatus
-from services.orchestrator.contract import Progress, Reply, TranscriptEntry
-from services.orchestrator.discovery import ToolCatalogResult
 
 
 @dataclass(frozen=True)

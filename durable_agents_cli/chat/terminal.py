@@ -13,9 +13,7 @@ from rich.text import Text
 
 from durable_agents_cli import render_agent
 from durable_agents_cli.chat.repl import SessionInfo
-from services.orchestrator.circuits import CircuitStatus
-from services.orchestrator.contract import Progress, Reply, TranscriptEntry
-from services.orchestrator.discovery import ToolCatalogResult
+from services.conversation import CircuitStatus, Progress, Reply, ToolCatalogResult, TranscriptEntry
 
 PROMPT = "you › "
 CONTINUATION = "  … "

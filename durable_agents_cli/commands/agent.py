@@ -45,7 +45,7 @@ def ask(
     timeout: Annotated[float, typer.Option(min=1, help="Seconds to wait for the reply.")] = ASK_TIMEOUT,
 ) -> None:
     """Ask one question and print the answer (scriptable)."""
-    from services.orchestrator import client as conversation
+    from services import conversation
 
     settings = load_settings()
     check_id("session", session)
@@ -94,7 +94,7 @@ def tools_list(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """List the tools discovered live from the running services."""
-    from services.orchestrator import client as conversation
+    from services import conversation
 
     settings = load_settings()
 

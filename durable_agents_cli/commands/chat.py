@@ -30,7 +30,7 @@ def chat(
     from durable_agents_cli.chat.repl import ChatLoop
     from durable_agents_cli.chat.terminal import TerminalView
     from durable_agents_cli.session import check_id, connect_to_stack
-    from services.orchestrator.client import check_session_pattern, new_session_id
+    from services.conversation import check_session_pattern, new_session_id
 
     settings = load_settings()
     check_id("session", session)

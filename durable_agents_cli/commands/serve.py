@@ -6,22 +6,21 @@ import asyncio
 import logging
 import sys
 from enum import StrEnum
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
+from services import topology
 from services.settings import load_settings
 
+if TYPE_CHECKING:
+    from typing import TypeAlias
 
-class WorkerName(StrEnum):
-    orchestrator = "orchestrator"
-    it = "it"
-    finance = "finance"
-
-
-class TeamName(StrEnum):
-    it = "it"
-    finance = "finance"
+    WorkerName: TypeAlias = str
+    TeamName: TypeAlias = str
+else:  # Literals made from the topology: Typer offers exactly these names
+    WorkerName = Literal[tuple(topology.WORKERS)]
+    TeamName = Literal[tuple(topology.TEAMS)]
 
 
 class McpTransport(StrEnum):
@@ -38,13 +37,15 @@ def _configure_logging(level: str) -> None:
     )
 
 
-def worker(name: Annotated[WorkerName, typer.Argument(help="Which worker to run.")]) -> None:
+def worker(
+    name: Annotated[WorkerName, typer.Argument(help="Which worker to run.")],
+) -> None:
     """Run one worker in the foreground (what `dagent up` spawns)."""
     settings = load_settings()
     _configure_logging(settings.log_level)
     from services.worker import run_worker
 
-    asyncio.run(run_worker(name.value, settings))
+    asyncio.run(run_worker(name, settings))
 
 
 def mcp_serve(
@@ -53,15 +54,20 @@ def mcp_serve(
         McpTransport, typer.Option(help="stdio for MCP clients that launch it.")
     ] = McpTransport.stdio,
     port: Annotated[
-        int | None, typer.Option(help="HTTP port; default DAGENT_IT_MCP_PORT / DAGENT_FINANCE_MCP_PORT.")
+        int | None,
+        typer.Option(
+            help="HTTP port; default "
+            + " / ".join(team.mcp_port_variable for team in topology.TEAMS.values())
+            + "."
+        ),
     ] = None,
 ) -> None:
     """Run one team's MCP server in the foreground."""
     settings = load_settings()
     _configure_logging(settings.log_level)
-    from services.mcp_server import serve
+    from services.toolservice.mcp_server import serve
 
-    asyncio.run(serve(name.value, transport.value, port or settings.mcp_port(name.value), settings.home))
+    asyncio.run(serve(name, transport.value, port or settings.mcp_port(name), settings.home))
 
 
 def register(app: typer.Typer) -> None:

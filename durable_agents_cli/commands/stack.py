@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import inspect
 import json
-from enum import StrEnum
+from collections.abc import Callable
 from typing import Annotated, Any
 
 import typer
@@ -16,21 +17,39 @@ from durable_agents_cli.stack import control, logs
 from durable_agents_cli.stack.paths import StackPaths
 from durable_agents_cli.stack.processes import address_accepts, tail
 from durable_agents_cli.stack.state import StackConfig, StackState, read_state
-from services.settings import load_settings
-
-
-class Pattern(StrEnum):
-    nexus = "nexus"
-    agents_nexus = "agents-nexus"
-    mcp = "mcp"
+from services import topology
+from services.settings import load_settings, team_port_flag
 
 
 def _port_option(what: str, env: str) -> Any:
     return typer.Option(help=f"Port of {what} (env {env}).", show_default=False)
 
 
+def with_team_ports(command: Callable[..., None]) -> Callable[..., None]:
+    """Give `command` one `--<team>-mcp-port` option per team in the topology; it
+    receives them as keyword arguments `<team>_mcp_port`."""
+    signature = inspect.signature(command, eval_str=True)
+    ports = [
+        inspect.Parameter(
+            team_port_flag(team.name),
+            inspect.Parameter.KEYWORD_ONLY,
+            default=None,
+            annotation=Annotated[
+                int | None, _port_option(f"the {team.title} MCP server", team.mcp_port_variable)
+            ],
+        )
+        for team in topology.TEAMS.values()
+    ]
+    fixed = [p for p in signature.parameters.values() if p.kind is not inspect.Parameter.VAR_KEYWORD]
+    command.__signature__ = signature.replace(parameters=[*fixed, *ports])  # type: ignore[attr-defined]
+    return command
+
+
+@with_team_ports
 def up(
-    pattern: Annotated[Pattern, typer.Option(help="Agent pattern to run.")] = Pattern.nexus,
+    pattern: Annotated[
+        topology.Pattern, typer.Option(help="Agent pattern to run.")
+    ] = topology.DEFAULT_PATTERN,
     model: Annotated[
         str | None,
         typer.Option(help="LiteLLM model string; default 'offline' (env DAGENT_MODEL).", show_default=False),
@@ -39,29 +58,19 @@ def up(
         int | None, _port_option("the Temporal gRPC server", "DAGENT_TEMPORAL_PORT")
     ] = None,
     ui_port: Annotated[int | None, _port_option("the Temporal Web UI", "DAGENT_UI_PORT")] = None,
-    it_mcp_port: Annotated[int | None, _port_option("the IT MCP server", "DAGENT_IT_MCP_PORT")] = None,
-    finance_mcp_port: Annotated[
-        int | None, _port_option("the Finance MCP server", "DAGENT_FINANCE_MCP_PORT")
-    ] = None,
+    **team_ports: int | None,
 ) -> None:
     """Start Temporal, the workers (and MCP servers) in the background; return when all are ready."""
-    settings = load_settings(
-        model=model,
-        temporal_port=temporal_port,
-        ui_port=ui_port,
-        it_mcp_port=it_mcp_port,
-        finance_mcp_port=finance_mcp_port,
-    )
+    settings = load_settings(model=model, temporal_port=temporal_port, ui_port=ui_port, **team_ports)
     from services import temporal  # only `up` needs the Temporal SDK
 
     config = StackConfig(
-        pattern=pattern.value,
+        pattern=pattern,
         model=settings.model,
         log_level=settings.log_level,
         temporal_port=settings.temporal_port,
         ui_port=settings.ui_port,
-        it_mcp_port=settings.it_mcp_port,
-        finance_mcp_port=settings.finance_mcp_port,
+        mcp_ports=settings.mcp_ports,
         external_address=temporal.external_address(),
     )
     paths = StackPaths(settings.home)

@@ -15,6 +15,7 @@ from durable_agents_cli.stack.paths import StackPaths
 from durable_agents_cli.stack.state import StackConfig
 from services import topology
 from services.errors import ConfigError
+from services.settings import SUPERVISOR_PID_ENV
 
 # The dev server paces its internal queues at a few polls a second, which puts
 # every workflow task on a ~50 ms grid; interactive agents feel that on every
@@ -75,12 +76,12 @@ def components_for(config: StackConfig, paths: StackPaths) -> list[ComponentSpec
         specs.append(_temporal_spec(config, paths))
     for name, placement in topology.WORKERS.items():
         env = dict(child_env)
-        if name == "orchestrator":
+        if name == topology.ORCHESTRATOR:
             # Only the orchestrator depends on these, so only it restarts when they change.
             env["DAGENT_PATTERN"] = config.pattern
             env["DAGENT_MODEL"] = config.model
-            env["DAGENT_IT_MCP_PORT"] = str(config.it_mcp_port)
-            env["DAGENT_FINANCE_MCP_PORT"] = str(config.finance_mcp_port)
+            for team in topology.TEAMS.values():
+                env[team.mcp_port_variable] = str(config.mcp_ports[team.name])
         specs.append(
             ComponentSpec(
                 name=name,
@@ -92,13 +93,13 @@ def components_for(config: StackConfig, paths: StackPaths) -> list[ComponentSpec
         )
     if config.pattern == "mcp":
         for team in topology.TEAMS.values():
-            port = config.it_mcp_port if team is topology.IT else config.finance_mcp_port
+            port = config.mcp_ports[team.name]
             specs.append(
                 ComponentSpec(
-                    name=f"{team.name}-mcp",
+                    name=team.mcp_component,
                     argv=_dagent("mcp", "serve", team.name, "--transport", "http", "--port", str(port)),
                     probe=Probe.TCP,
-                    address=f"http://127.0.0.1:{port}/mcp",
+                    address=topology.mcp_url(port),
                     env=child_env,
                     port=port,
                 )
@@ -111,7 +112,7 @@ def _temporal_spec(config: StackConfig, paths: StackPaths) -> ComponentSpec:
         temporal_binary(),
         "server",
         "start-dev",
-        "--ip", "127.0.0.1",
+        "--ip", topology.LOOPBACK,
         "--port", str(config.temporal_port),
         "--ui-port", str(config.ui_port),
         "--db-filename", str(paths.database),
@@ -136,6 +137,6 @@ def _temporal_spec(config: StackConfig, paths: StackPaths) -> ComponentSpec:
 def supervised_env(spec: ComponentSpec, supervisor_pid: int) -> dict[str, str]:
     env = dict(os.environ)
     env.update(spec.env)
-    env["DAGENT_SUPERVISOR_PID"] = str(supervisor_pid)
+    env[SUPERVISOR_PID_ENV] = str(supervisor_pid)
     env["PYTHONUNBUFFERED"] = "1"
     return env

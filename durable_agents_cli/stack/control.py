@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import fcntl
 import os
-import secrets
 import shutil
 import signal
 import subprocess
@@ -24,7 +23,7 @@ from durable_agents_cli.stack.processes import (
 )
 from durable_agents_cli.stack.state import StackConfig, StackState, read_config, read_state, write_config
 from services.errors import ConfigError, StackNotRunningError, StartupError
-from services.settings import mcp_token_file
+from services.toolservice import mcp_token
 
 UP_TIMEOUT = 120.0
 DOWN_TIMEOUT = 15.0
@@ -84,7 +83,7 @@ def up(paths: StackPaths, config: StackConfig, progress: Progress | None = None)
                 f"Port {port} ({what}) is already in use; stop whatever listens there "
                 f"or choose another port (see 'dagent up --help')."
             )
-    ensure_mcp_token(paths)
+    mcp_token.ensure(paths.home)
     write_config(paths, config)
     if running is not None:
         os.kill(running.supervisor_pid, signal.SIGHUP)
@@ -101,18 +100,6 @@ def up(paths: StackPaths, config: StackConfig, progress: Progress | None = None)
         down(paths)
         raise StackStartError(failure)
     return UpResult(state, already_up=False)
-
-
-def ensure_mcp_token(paths: StackPaths) -> str:
-    """The bearer token MCP clients present to the stack's MCP servers; made once, kept
-    (so configured clients keep working) until `down --purge`."""
-    path = mcp_token_file(paths.home)
-    if path.exists():
-        return path.read_text().strip()
-    token = secrets.token_urlsafe(32)
-    path.touch(mode=0o600)
-    path.write_text(token)
-    return token
 
 
 def _ports_needed(

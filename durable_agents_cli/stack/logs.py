@@ -14,7 +14,7 @@ COMPONENTS = (
     "supervisor",
     "temporal",
     *topology.WORKERS,
-    *(f"{team}-mcp" for team in topology.TEAMS),
+    *(team.mcp_component for team in topology.TEAMS.values()),
 )
 
 

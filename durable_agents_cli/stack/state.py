@@ -7,28 +7,42 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ValidationError, model_validator
 
 from durable_agents_cli.stack.paths import StackPaths, write_atomic
+from services import topology
 
 ComponentState = Literal["starting", "running", "crashed", "stopped"]
 Phase = Literal["starting", "ready", "failed", "stopping", "stopped"]
 
 
 class StackConfig(BaseModel):
-    pattern: str
+    pattern: topology.Pattern
     model: str
     log_level: str
     temporal_port: int
     ui_port: int
-    it_mcp_port: int
-    finance_mcp_port: int
+    # team -> port of its MCP server
+    mcp_ports: dict[str, int]
     # None: dagent runs its own dev server on temporal_port.
     external_address: str | None = None
     # Bumped by every `up`, so it can tell its own request's outcome apart.
     generation: int = 0
+
+    @model_validator(mode="before")
+    @classmethod
+    def _ports_of_0_1(cls, values: Any) -> Any:
+        """dagent 0.1.0 wrote one field per team (`it_mcp_port`); a stack it started still reads."""
+        if isinstance(values, dict) and "mcp_ports" not in values:
+            ports = {
+                team: values.pop(f"{team}_mcp_port")
+                for team in topology.TEAMS
+                if f"{team}_mcp_port" in values
+            }
+            values = {**values, "mcp_ports": ports}
+        return values
 
     @property
     def embedded(self) -> bool:
@@ -36,11 +50,11 @@ class StackConfig(BaseModel):
 
     @property
     def temporal_address(self) -> str:
-        return self.external_address or f"127.0.0.1:{self.temporal_port}"
+        return self.external_address or f"{topology.LOOPBACK}:{self.temporal_port}"
 
     @property
     def ui_url(self) -> str | None:
-        return f"http://127.0.0.1:{self.ui_port}" if self.embedded else None
+        return f"http://{topology.LOOPBACK}:{self.ui_port}" if self.embedded else None
 
     def same_stack(self, other: StackConfig) -> bool:
         return self.model_dump(exclude={"generation"}) == other.model_dump(exclude={"generation"})

@@ -1,6 +1,7 @@
 """The supervisor: a background process that owns every child of the stack.
 
-It starts the dev server, creates namespaces and endpoints, starts workers
+It starts the dev server, then has the namespaces and endpoints created (a step
+of its own, `bootstrap`), starts workers
 (and MCP servers) in parallel, judges each ready by probing, restarts a child
 that crashes (with backoff, giving up after too many crashes in a row), swaps
 components on SIGHUP when `up` asks for another pattern, and on SIGTERM stops
@@ -127,8 +128,7 @@ class Supervisor:
             first = [spec for spec in wanted.values() if spec.probe is Probe.TEMPORAL]
             rest = [spec for spec in wanted.values() if spec.probe is not Probe.TEMPORAL]
             await asyncio.gather(*(self.ensure_started(spec) for spec in first))
-            if not config.embedded:
-                await self.connect_external()
+            await self.bootstrap()
             await asyncio.gather(*(self.ensure_started(spec) for spec in rest))
         except DagentError as exc:
             self.state.phase = "failed"
@@ -140,11 +140,13 @@ class Supervisor:
         self.publish()
         logger.info("stack ready (pattern %s, generation %s)", config.pattern, config.generation)
 
-    async def connect_external(self) -> None:
+    async def bootstrap(self) -> None:
+        """Create what the workers need on Temporal: namespaces and Nexus endpoints."""
         try:
-            self.client = await temporal.connect(
-                topology.ORCHESTRATOR_NAMESPACE, address=self.config.temporal_address
-            )
+            if self.client is None:  # an external server: nothing probed it
+                self.client = await temporal.connect(
+                    topology.ORCHESTRATOR_NAMESPACE, address=self.config.temporal_address
+                )
             await bootstrap.ensure_topology(self.client)
         except DagentError:
             raise
@@ -235,12 +237,11 @@ class Supervisor:
             return False
 
     async def probe_temporal(self, spec: ComponentSpec) -> bool:
-        """Ready once it answers gRPC and holds our namespaces and endpoints."""
+        """Ready once it answers gRPC (connecting asks the server for its system info)."""
         if spec.port is None or not port_accepts(spec.port):
             return False
         try:
             client = await temporal.connect(topology.ORCHESTRATOR_NAMESPACE, address=spec.address)
-            await bootstrap.ensure_topology(client)
         except Exception as exc:  # not up yet: keep probing until the deadline
             logger.debug("temporal not ready: %s", exc)
             return False

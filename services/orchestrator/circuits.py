@@ -17,14 +17,13 @@ mutated in place (the Agents SDK plugin's converter drops unset fields).
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from services.conversation.contract import CircuitState, CircuitStatus, cooled_down
+
 FIRST_COOL_DOWN = timedelta(seconds=10)
 MAX_COOL_DOWN = timedelta(seconds=60)
-
-CircuitState = Literal["closed", "open", "half-open"]
 
 
 class Circuit(BaseModel, frozen=True):
@@ -41,25 +40,8 @@ class Circuit(BaseModel, frozen=True):
 
     def at(self, now: datetime) -> Circuit:
         """The circuit as it stands at `now`: open turns half-open once cooled down."""
-        retry_at = self.retry_at()
-        if self.state == "open" and retry_at is not None and now >= retry_at:
+        if cooled_down(self.state, self.retry_at(), now):
             return self.model_copy(update={"state": "half-open"})
-        return self
-
-
-class CircuitStatus(BaseModel):
-    """One circuit as clients show it (the progress query, `/session`)."""
-
-    service: str
-    state: CircuitState
-    failures: int = 0
-    reason: str = ""
-    retry_at: datetime | None = None
-
-    def as_of(self, now: datetime) -> CircuitStatus:
-        """A query sees the workflow's time as of its last task; the client knows now."""
-        if self.state == "open" and self.retry_at is not None and now >= self.retry_at:
-            return self.model_copy(update={"state": "half-open", "retry_at": None})
         return self
 
 

@@ -1,63 +1,35 @@
 """Finding the tools a conversation can use: local ones from the registry, remote ones
-from each team's Nexus `list_tools`. Runs inside workflows (workflow APIs only)."""
+from each team's Nexus `list_tools` or MCP server. Runs inside workflows (workflow APIs only)."""
 
 from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
-from typing import Any
 
-from pydantic import BaseModel, Field
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from services import topology
+    from services.conversation.contract import (
+        CATALOG_WORKFLOW,
+        CatalogRequest,
+        ToolCatalogResult,
+        ToolRoute,
+    )
+    from services.failures import root_message
+    from services.orchestrator.activities import EndpointActivities, EndpointsQuery, McpListRequest
     from services.orchestrator.circuits import Circuits
-    from services.orchestrator.contract import Transport
-    from services.orchestrator.endpoints import EndpointActivities
-    from services.orchestrator.failures import root_message
-    from services.tools import tools_of
+    from services.teams import tools_of
     from services.toolservice.contract import ListToolsInput, ToolService
 
 LIST_TOOLS_TIMEOUT = timedelta(seconds=5)
 
 
-class ToolRoute(BaseModel):
-    name: str
-    description: str
-    parameters: dict[str, Any]
-    service: str
-    transport: Transport
-    endpoint: str | None = None
-
-    def function_spec(self) -> dict[str, Any]:
-        return {
-            "type": "function",
-            "function": {"name": self.name, "description": self.description, "parameters": self.parameters},
-        }
-
-
-class McpListRequest(BaseModel):
-    teams: list[str]
-
-
-class ToolCatalogResult(BaseModel):
-    tools: list[ToolRoute] = Field(default_factory=list)
-    # service name -> why its tools are missing
-    unavailable: dict[str, str] = Field(default_factory=dict)
-
-
 def local_routes() -> list[ToolRoute]:
     return [
-        ToolRoute(
-            name=tool.name,
-            description=tool.description,
-            parameters=tool.parameters_schema(),
-            service="orchestrator",
-            transport="local",
-        )
-        for tool in tools_of("orchestrator")
+        ToolRoute.to(tool.describe(), service=topology.ORCHESTRATOR, transport="local")
+        for tool in tools_of(topology.ORCHESTRATOR)
     ]
 
 
@@ -96,7 +68,7 @@ async def discover(
     tools, unavailable = catalog.tools, catalog.unavailable
     missing = await workflow.execute_local_activity_method(
         EndpointActivities.missing_endpoints,
-        [team.nexus_endpoint for team in asking],
+        EndpointsQuery(names=[team.nexus_endpoint for team in asking]),
         start_to_close_timeout=timedelta(seconds=5),
         retry_policy=RetryPolicy(maximum_attempts=3),
     )
@@ -152,24 +124,19 @@ async def _list_tools(team: topology.Team, caller: str) -> list[ToolRoute]:
         schedule_to_close_timeout=LIST_TOOLS_TIMEOUT,
     )
     return [
-        ToolRoute(
-            name=tool.name,
-            description=tool.description,
-            parameters=tool.parameters,
-            service=team.name,
-            transport="nexus",
-            endpoint=team.nexus_endpoint,
-        )
+        ToolRoute.to(tool, service=team.name, transport="nexus", endpoint=team.nexus_endpoint)
         for tool in answer.tools
     ]
 
 
-@workflow.defn(name="dagent.ToolCatalog")
+@workflow.defn(name=CATALOG_WORKFLOW)
 class ToolCatalogWorkflow:
     """What `dagent tools list` runs: discovery, live, through the same code as a conversation."""
 
     @workflow.run
-    async def run(self, pattern: str = "nexus") -> ToolCatalogResult:
+    async def run(self, request: CatalogRequest | str) -> ToolCatalogResult:
+        # dagent 0.1.0 passed the bare pattern name.
+        pattern = request if isinstance(request, str) else request.pattern
         if pattern == "mcp":
             return await discover_mcp(Circuits())
         return await discover(workflow.info().workflow_id, Circuits())

@@ -1,19 +1,15 @@
-"""What the model sees: a sliding window over the conversation, a summary of what fell out,
-and tool results cut to size. Pure functions, safe inside workflows."""
+"""What the model sees: a sliding window over the conversation and a summary of what
+fell out. Pure functions, safe inside workflows."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, Field
 
-from services.orchestrator.messages import ChatMessage
-from services.orchestrator.planner import SUMMARY_FIRST
-
-# Messages kept verbatim; older turns are folded into the summary.
-WINDOW_MESSAGES = 40
-EARLIER_QUESTIONS_KEPT = 20
-MAX_TOOL_RESULT_CHARS = 4_000
+from services import limits
+from services.llm.messages import SUMMARY_FIRST, ChatMessage
 
 SYSTEM_PROMPT = (
     "You are dagent, a helpful assistant that answers with the tools you are given. "
@@ -22,9 +18,30 @@ SYSTEM_PROMPT = (
     "and never present them as live. Answer concisely in Markdown."
 )
 
+Entry = TypeVar("Entry")
+
+
+def fold(
+    entries: list[Entry], window: int, question: Callable[[Entry], str | None]
+) -> tuple[list[Entry], list[str]]:
+    """Drop whole old turns until at most `window` entries remain (one huge turn stays
+    whole rather than orphan its tool results). `question(entry)` is the text of an
+    entry that starts a turn ("" if it has none), None for any other entry. Returns
+    the entries kept and the questions of the turns dropped."""
+    dropped: list[str] = []
+    while len(entries) > window:
+        cut = next((i for i, e in enumerate(entries) if i > 0 and question(e) is not None), len(entries))
+        if cut >= len(entries):
+            break
+        dropped.extend(text for text in map(question, entries[:cut]) if text)
+        entries = entries[cut:]
+    return entries, dropped
+
 
 class Memory(BaseModel):
-    """The model-facing memory of one conversation; carried across continue-as-new."""
+    """The model-facing memory of one conversation; carried across continue-as-new.
+    Fields are assigned, never mutated in place: a field mutated in place counts as
+    unset, and the Agents SDK plugin's converter drops unset fields."""
 
     window: list[ChatMessage] = Field(default_factory=list)
     first_question: str | None = None
@@ -33,24 +50,31 @@ class Memory(BaseModel):
     def add(self, message: ChatMessage) -> None:
         if message.role == "user" and self.first_question is None:
             self.first_question = message.content
-        # Assigned, not appended: a field mutated in place counts as unset, and the
-        # Agents SDK plugin's converter drops unset fields.
         self.window = [*self.window, message]
 
     def fold(self) -> None:
         """Move whole old turns out of the window, remembering their questions."""
-        while len(self.window) > WINDOW_MESSAGES:
-            cut = next(
-                (i for i, m in enumerate(self.window) if i > 0 and m.role == "user"),
-                len(self.window),
-            )
-            if cut >= len(self.window):
-                break  # one huge turn: keep it whole rather than orphan tool results
-            for message in self.window[:cut]:
-                if message.role == "user" and message.content:
-                    self.earlier_questions.append(message.content)
-            self.earlier_questions = self.earlier_questions[-EARLIER_QUESTIONS_KEPT:]
-            self.window = self.window[cut:]
+        self.window, dropped = fold(
+            self.window, limits.WINDOW_MESSAGES, lambda m: (m.content or "") if m.role == "user" else None
+        )
+        self.remember(dropped)
+
+    def fold_items(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The Agents SDK's items cut to their window; the questions that fall out are remembered."""
+
+        def question(item: dict[str, Any]) -> str | None:
+            if item.get("role") != "user":
+                return None
+            content = item.get("content")
+            return content if isinstance(content, str) else ""
+
+        kept, dropped = fold(items, limits.WINDOW_ITEMS, question)
+        self.remember(dropped)
+        return kept
+
+    def remember(self, questions: list[str]) -> None:
+        if questions:
+            self.earlier_questions = [*self.earlier_questions, *questions][-limits.EARLIER_QUESTIONS_KEPT :]
 
     def context(self) -> list[ChatMessage]:
         messages = [ChatMessage(role="system", content=SYSTEM_PROMPT)]
@@ -64,35 +88,15 @@ class Memory(BaseModel):
             return None
         lines = ["Earlier in this conversation (no longer shown in full):"]
         if self.first_question:
-            lines.append(f'{SUMMARY_FIRST}"{_one_line(self.first_question)}"')
-        lines.append("Other earlier questions: " + "; ".join(_one_line(q) for q in self.earlier_questions))
+            lines.append(f'{SUMMARY_FIRST}"{_line(self.first_question)}"')
+        lines.append("Other earlier questions: " + "; ".join(_line(q) for q in self.earlier_questions))
         return "\n".join(lines)
 
 
-def truncate(text: str, limit: int = MAX_TOOL_RESULT_CHARS) -> str:
-    if len(text) <= limit:
-        return text
-    return f"{text[:limit]}… [truncated {len(text) - limit} characters]"
+def for_the_model(text: str) -> str:
+    """A tool result as the model reads it: a few thousand characters at most."""
+    return limits.cut(text, limits.MAX_TOOL_RESULT_SEEN, "… [truncated {dropped} characters]")
 
 
-def _one_line(text: str, limit: int = 200) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
-
-
-WINDOW_ITEMS = 60
-
-
-def fold_items(items: list[dict[str, Any]], memory: Memory) -> list[dict[str, Any]]:
-    """The Agents SDK's items cut to a window at a user message; the questions that
-    fall out go into `memory`'s summary."""
-    while len(items) > WINDOW_ITEMS:
-        cut = next((i for i, item in enumerate(items) if i > 0 and item.get("role") == "user"), len(items))
-        if cut >= len(items):
-            break
-        for item in items[:cut]:
-            if item.get("role") == "user" and isinstance(item.get("content"), str):
-                memory.earlier_questions.append(item["content"])
-        memory.earlier_questions = memory.earlier_questions[-EARLIER_QUESTIONS_KEPT:]
-        items = items[cut:]
-    return items
+def _line(text: str) -> str:
+    return limits.flat(text, limits.SUMMARY_LINE_CHARS)

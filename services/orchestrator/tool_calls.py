@@ -15,16 +15,14 @@ from temporalio.exceptions import ActivityError, ApplicationError, NexusOperatio
 from temporalio.exceptions import TimeoutError as TemporalTimeoutError
 
 with workflow.unsafe.imports_passed_through():
+    from services.conversation.contract import Progress, ToolCallRecord, ToolRoute, Transport
+    from services.failures import is_outage, outage_message, root_message
     from services.orchestrator.circuits import Circuits
-    from services.orchestrator.contract import Progress, ToolCallRecord, Transport
-    from services.orchestrator.discovery import ToolRoute
-    from services.orchestrator.failures import is_outage, outage_message, root_message
-    from services.orchestrator.memory import truncate
-    from services.toolservice.activities import ToolActivities
+    from services.orchestrator.memory import for_the_model
+    from services.toolservice import policy
     from services.toolservice.contract import ToolCall, ToolOutcome, ToolService
-    from services.toolservice.workflows import TOOL_RETRY
+    from services.toolservice.workflows import run_tool
 
-TOOL_TIMEOUT = timedelta(seconds=30)
 # A team's handler worker picks a start up within milliseconds; one that has not
 # within this long is down or stuck, and the turn should say so, not wait 30 s.
 NEXUS_START_TIMEOUT = timedelta(seconds=6)
@@ -88,7 +86,7 @@ class ToolCaller:
             arguments=arguments,
             result=outcome.result,
         )
-        return record, truncate(json.dumps(outcome.result))
+        return record, for_the_model(json.dumps(outcome.result))
 
 
 def _failed(
@@ -103,19 +101,13 @@ def _failed(
 
 async def _execute(route: ToolRoute, request: ToolCall) -> ToolOutcome:
     if route.transport == "local":
-        return await workflow.execute_local_activity_method(
-            ToolActivities.run_tool,
-            request,
-            start_to_close_timeout=timedelta(seconds=10),
-            schedule_to_close_timeout=TOOL_TIMEOUT,
-            retry_policy=TOOL_RETRY,
-        )
+        return await run_tool(request)
     assert route.endpoint is not None
     client = workflow.create_nexus_client(service=ToolService, endpoint=route.endpoint)
     return await client.execute_operation(
         ToolService.execute_tool,
         request,
-        schedule_to_close_timeout=TOOL_TIMEOUT,
+        schedule_to_close_timeout=policy.CALL_TIMEOUT,
         schedule_to_start_timeout=NEXUS_START_TIMEOUT,
     )
 

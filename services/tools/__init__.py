@@ -1,6 +1,28 @@
-"""The tool registry: every tool defined once, served over any transport."""
+"""What a tool is: a name, a description, a pydantic input model, an implementation
+and the service that owns it; how it is described; how its result is read back.
+The tools themselves live in `services.teams`."""
 
-from services.tools.base import SAMPLE_DATA, Tool, ToolInput, ToolInputError
-from services.tools.registry import TOOLS, get_tool, tools_of
+from services.tools.base import (
+    SAMPLE_DATA,
+    TOOL_INPUT_ERROR,
+    Tool,
+    ToolDescription,
+    ToolInput,
+    ToolInputError,
+    ToolResult,
+    ToolSchema,
+)
+from services.tools.results import is_failure_text, parse_result
 
-__all__ = ["SAMPLE_DATA", "TOOLS", "Tool", "ToolInput", "ToolInputError", "get_tool", "tools_of"]
+__all__ = [
+    "SAMPLE_DATA",
+    "TOOL_INPUT_ERROR",
+    "Tool",
+    "ToolDescription",
+    "ToolInput",
+    "ToolInputError",
+    "ToolResult",
+    "ToolSchema",
+    "is_failure_text",
+    "parse_result",
+]

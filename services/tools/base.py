@@ -1,4 +1,5 @@
-"""What a tool is: a name, a description, a pydantic input model, an implementation, an owner."""
+"""What a tool is: a name, a description, a pydantic input model, an implementation, an owner;
+and the one shape in which a tool is described to callers and models."""
 
 from __future__ import annotations
 
@@ -9,11 +10,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from services.limits import MAX_TOOL_ARGUMENTS_CHARS
+
 # Every result computed from sample data carries this, so neither the model nor
 # the user can mistake it for live data.
 SAMPLE_DATA = "sample data (deterministic demo values, not live)"
-
-MAX_ARGUMENTS_CHARS = 4_000
 
 
 class ToolInput(BaseModel):
@@ -26,7 +27,31 @@ class ToolInputError(ValueError):
     """The arguments can never work: retrying is pointless."""
 
 
+# The failure type a tool's refusal travels under: never retried, and never an outage.
+TOOL_INPUT_ERROR = ToolInputError.__name__
+
 ToolResult = dict[str, Any]
+
+
+class ToolSchema(BaseModel):
+    """A tool as a caller or a model sees it: name, description, JSON schema of its arguments."""
+
+    name: str
+    description: str
+    parameters: dict[str, Any]
+
+    def function_spec(self) -> dict[str, Any]:
+        """The OpenAI / LiteLLM `tools=[...]` entry for this tool."""
+        return {
+            "type": "function",
+            "function": {"name": self.name, "description": self.description, "parameters": self.parameters},
+        }
+
+
+class ToolDescription(ToolSchema):
+    """A tool as its team describes it (the Nexus `list_tools` answer)."""
+
+    team: str
 
 
 @dataclass(frozen=True)
@@ -35,7 +60,7 @@ class Tool:
     description: str
     input_model: type[BaseModel]
     implementation: Callable[[Any], Awaitable[ToolResult]]
-    team: str  # "orchestrator" for local tools, else the owning team's name
+    team: str  # topology.ORCHESTRATOR for local tools, else the owning team's name
 
     def parameters_schema(self) -> dict[str, Any]:
         """A flat JSON schema of the arguments, as function-calling models expect."""
@@ -46,23 +71,20 @@ class Tool:
         schema["additionalProperties"] = False
         return schema
 
+    def describe(self) -> ToolDescription:
+        return ToolDescription(
+            name=self.name, description=self.description, parameters=self.parameters_schema(), team=self.team
+        )
+
     def function_spec(self) -> dict[str, Any]:
-        """The OpenAI / LiteLLM `tools=[...]` entry for this tool."""
-        return {
-            "type": "function",
-            "function": {
-                "name": self.name,
-                "description": self.description,
-                "parameters": self.parameters_schema(),
-            },
-        }
+        return self.describe().function_spec()
 
     def parse(self, arguments: str | dict[str, Any] | None) -> BaseModel:
         """Validated input, or ToolInputError naming what is wrong."""
         if arguments is None or arguments == "":
             arguments = {}
         if isinstance(arguments, str):
-            if len(arguments) > MAX_ARGUMENTS_CHARS:
+            if len(arguments) > MAX_TOOL_ARGUMENTS_CHARS:
                 raise ToolInputError(
                     f"Arguments for '{self.name}' are too large ({len(arguments)} characters)."
                 )

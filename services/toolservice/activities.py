@@ -1,4 +1,4 @@
-"""The activity that runs one tool of a team, inside that team's worker."""
+"""The activity that runs one tool of a service, inside that service's worker."""
 
 from __future__ import annotations
 
@@ -9,15 +9,10 @@ from typing import Any
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from services.tools import ToolInputError, get_tool
+from services import limits
+from services.teams import get_tool
+from services.tools import TOOL_INPUT_ERROR, ToolInputError
 from services.toolservice.contract import ToolCall, ToolOutcome
-
-NON_RETRYABLE = "ToolInputError"
-
-
-# Far below Temporal's 2 MB payload limit: a result travels in the tool workflow's
-# history, the Nexus completion and the conversation's transcript.
-MAX_RESULT_CHARS = 16_000
 
 
 class ToolActivities:
@@ -38,16 +33,17 @@ class ToolActivities:
                 await asyncio.sleep(self.delays[call.tool])
             result = await tool.run(call.arguments_json)
         except ToolInputError as exc:
-            raise ApplicationError(str(exc), type=NON_RETRYABLE, non_retryable=True) from None
+            raise ApplicationError(str(exc), type=TOOL_INPUT_ERROR, non_retryable=True) from None
         return ToolOutcome(tool=call.tool, team=self.team, result=cap_result(result))
 
 
 def cap_result(result: dict[str, Any]) -> dict[str, Any]:
     """The result, or a labelled preview of it when it is too large to carry."""
     text = json.dumps(result, default=str)
-    if len(text) <= MAX_RESULT_CHARS:
+    if len(text) <= limits.MAX_TOOL_RESULT_CHARS:
         return result
+    kept = limits.MAX_TOOL_RESULT_CHARS
     return {
-        "truncated": f"the result was {len(text)} characters; the first {MAX_RESULT_CHARS} are kept",
-        "preview": text[:MAX_RESULT_CHARS],
+        "truncated": f"the result was {len(text)} characters; the first {kept} are kept",
+        "preview": limits.cut(text, kept, ""),
     }

@@ -10,19 +10,24 @@ from typing import Any
 import nexusrpc
 from pydantic import BaseModel, Field
 
+from services.tools import ToolDescription
+
+__all__ = [
+    "IDEMPOTENCY_META",
+    "ListToolsInput",
+    "ToolCall",
+    "ToolCatalog",
+    "ToolDescription",
+    "ToolOutcome",
+    "ToolService",
+]
+
 # Where an MCP client puts a call's idempotency key in the request's `_meta`.
 IDEMPOTENCY_META = "dagent/idempotency-key"
 
 
 class ListToolsInput(BaseModel):
     caller: str = ""
-
-
-class ToolDescription(BaseModel):
-    name: str
-    description: str
-    parameters: dict[str, Any]
-    team: str
 
 
 class ToolCatalog(BaseModel):

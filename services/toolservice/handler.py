@@ -2,22 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import nexusrpc
 from nexusrpc.handler import StartOperationContext, service_handler, sync_operation
 from temporalio import nexus
 
-from services.tools import ToolInputError, get_tool, tools_of
-from services.toolservice.contract import (
-    ListToolsInput,
-    ToolCall,
-    ToolCatalog,
-    ToolDescription,
-    ToolOutcome,
-    ToolService,
-)
-from services.toolservice.workflows import TOOL_TASK_TIMEOUT, ToolWorkflow
+from services.teams import get_tool, tools_of
+from services.tools import ToolInputError
+from services.toolservice import policy
+from services.toolservice.contract import ListToolsInput, ToolCall, ToolCatalog, ToolOutcome, ToolService
+from services.toolservice.workflows import ToolWorkflow
 
 
 @service_handler(service=ToolService)
@@ -27,18 +20,7 @@ class ToolServiceHandler:
 
     @sync_operation
     async def list_tools(self, ctx: StartOperationContext, request: ListToolsInput) -> ToolCatalog:
-        return ToolCatalog(
-            team=self.team,
-            tools=[
-                ToolDescription(
-                    name=tool.name,
-                    description=tool.description,
-                    parameters=tool.parameters_schema(),
-                    team=self.team,
-                )
-                for tool in tools_of(self.team)
-            ],
-        )
+        return ToolCatalog(team=self.team, tools=[tool.describe() for tool in tools_of(self.team)])
 
     @nexus.workflow_run_operation
     async def execute_tool(
@@ -57,6 +39,6 @@ class ToolServiceHandler:
             # The Nexus request id is stable across retries of the same start,
             # so a retried start finds the workflow it already started.
             id=f"{self.team}-tool-{ctx.request_id}",
-            execution_timeout=timedelta(minutes=2),
-            task_timeout=TOOL_TASK_TIMEOUT,
+            execution_timeout=policy.WORKFLOW_TIMEOUT,
+            task_timeout=policy.TASK_TIMEOUT,
         )

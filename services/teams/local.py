@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from services.orchestrator import calculator
-from services.tools.base import SAMPLE_DATA, Tool, ToolInput, ToolResult
+from services import topology
+from services.teams import calculator
+from services.tools import SAMPLE_DATA, Tool, ToolInput, ToolResult
 from services.tools.sample import fraction, pick
 
-TEAM = "orchestrator"
+TEAM = topology.ORCHESTRATOR
 
 
 class CalculatorInput(ToolInput):

@@ -1,4 +1,5 @@
-"""What the teams' MCP servers answer to `tools/list`: an activity, since it is network I/O."""
+"""The orchestrator's own activities besides the model call: network I/O that discovery
+needs. Inputs are models, so they can grow without breaking history."""
 
 from __future__ import annotations
 
@@ -6,29 +7,48 @@ import asyncio
 import time
 from pathlib import Path
 
+from pydantic import BaseModel
 from temporalio import activity
+from temporalio.api.operatorservice.v1 import ListNexusEndpointsRequest
 
-from services.orchestrator.discovery import McpListRequest, ToolCatalogResult, ToolRoute
-from services.settings import mcp_token_file
+from services import topology
+from services.conversation.contract import ToolCatalogResult, ToolRoute
+from services.tools import ToolSchema
+from services.toolservice import mcp_token
 
-LIST_TIMEOUT = 5.0
+MCP_LIST_TIMEOUT = 5.0
 # Every turn asks; within this many seconds one answer serves all conversations,
 # so a burst of turns does not open a connection per turn.
-CACHE_SECONDS = 2.0
+MCP_CACHE_SECONDS = 2.0
 
 
-def mcp_url(port: int) -> str:
-    return f"http://127.0.0.1:{port}/mcp"
+class EndpointsQuery(BaseModel):
+    names: list[str]
 
 
-def mcp_token(home: Path) -> str:
-    try:
-        return mcp_token_file(home).read_text().strip()
-    except OSError:
-        return ""
+class McpListRequest(BaseModel):
+    teams: list[str]
+
+
+class EndpointActivities:
+    """A workflow that calls an unknown Nexus endpoint fails its workflow task forever,
+    so discovery asks first and treats a missing endpoint as an unavailable service."""
+
+    @activity.defn(name="dagent.missing_endpoints")
+    async def missing_endpoints(self, query: EndpointsQuery) -> list[str]:
+        missing = []
+        for name in query.names:
+            found = await activity.client().operator_service.list_nexus_endpoints(
+                ListNexusEndpointsRequest(name=name)
+            )
+            if not found.endpoints:
+                missing.append(name)
+        return missing
 
 
 class McpCatalogActivities:
+    """What the teams' MCP servers answer to `tools/list`."""
+
     def __init__(self, home: Path, ports: dict[str, int]) -> None:
         self.home = home
         self.ports = ports
@@ -43,14 +63,14 @@ class McpCatalogActivities:
             stale = [
                 team
                 for team in request.teams
-                if team not in self._cached or now - self._cached[team][0] > CACHE_SECONDS
+                if team not in self._cached or now - self._cached[team][0] > MCP_CACHE_SECONDS
             ]
             answers = await asyncio.gather(*(self._list(team) for team in stale), return_exceptions=True)
             for team, answer in zip(stale, answers, strict=True):
                 if isinstance(answer, BaseException):
-                    why = f"{team} MCP server at {mcp_url(self.ports[team])} did not answer: "
+                    why = f"{team} MCP server at {topology.mcp_url(self.ports[team])} did not answer: "
                     if isinstance(answer, TimeoutError):
-                        why += f"no answer within {LIST_TIMEOUT:g} s"
+                        why += f"no answer within {MCP_LIST_TIMEOUT:g} s"
                     else:
                         why += str(answer) or type(answer).__name__
                     self._cached[team] = (now, why)
@@ -67,18 +87,16 @@ class McpCatalogActivities:
         return ToolCatalogResult(tools=tools, unavailable=unavailable)
 
     async def _list(self, team: str) -> list[ToolRoute]:
-        from fastmcp import Client
+        from fastmcp import Client as McpClient
 
         async with (
-            asyncio.timeout(LIST_TIMEOUT),
-            Client(mcp_url(self.ports[team]), auth=mcp_token(self.home)) as mcp,
+            asyncio.timeout(MCP_LIST_TIMEOUT),
+            McpClient(topology.mcp_url(self.ports[team]), auth=mcp_token.load(self.home) or None) as mcp,
         ):
             listed = await mcp.list_tools()
         return [
-            ToolRoute(
-                name=tool.name,
-                description=tool.description or "",
-                parameters=tool.input_schema,
+            ToolRoute.to(
+                ToolSchema(name=tool.name, description=tool.description or "", parameters=tool.input_schema),
                 service=team,
                 transport="mcp",
             )

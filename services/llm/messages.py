@@ -6,6 +6,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+# How a conversation summary names its first question; the offline model reads it back.
+SUMMARY_FIRST = "First question: "
+
 
 class LlmToolCall(BaseModel):
     id: str

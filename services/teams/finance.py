@@ -6,10 +6,11 @@ import re
 
 from pydantic import Field, field_validator
 
-from services.tools.base import SAMPLE_DATA, Tool, ToolInput, ToolResult
+from services import topology
+from services.tools import SAMPLE_DATA, Tool, ToolInput, ToolResult
 from services.tools.sample import fraction
 
-TEAM = "finance"
+TEAM = topology.FINANCE.name
 
 TICKER = re.compile(r"^[A-Z]{1,5}([.-][A-Z]{1,2})?$")
 # Plausible reference prices so the sample quotes look like the real companies.

@@ -14,6 +14,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from services.llm.messages import SUMMARY_FIRST
+from services.tools import is_failure_text, parse_result
+
 Message = dict[str, Any]
 
 
@@ -31,7 +34,6 @@ NOT_TICKERS = {
     "I", "IP", "ROI", "AND", "THE", "FOR", "OF", "WHAT", "IS", "MY", "A", "AN", "TO", "IN", "ON", "AT",
     "ME", "IT", "USD", "JIRA", "OK", "US", "UK", "SF", "NYC", "HOW", "ABOUT", "NOW", "DO", "YOU",
 }  # fmt: skip
-SUMMARY_FIRST = "First question: "
 
 KEY = re.compile(r"\b([A-Za-z][A-Za-z0-9]{1,9}-\d{1,7})\b")
 PROJECT = re.compile(r"\bproject\s+([A-Za-z][A-Za-z0-9]{1,9})\b", re.I)
@@ -306,25 +308,3 @@ def _last_index(messages: list[Message], role: str) -> int | None:
         if messages[index].get("role") == role:
             return index
     return None
-
-
-def is_failure_text(result: dict[str, Any]) -> bool:
-    """The Agents SDK reports a failed tool (e.g. an MCP call that timed out) as text."""
-    return str(result.get("text", "")).startswith("An error occurred while running the tool")
-
-
-def parse_result(value: Any) -> dict[str, Any]:
-    """A tool result as a dict, whether it came as a dict, JSON text, or MCP text content
-    (`{"type": "text", "text": "<json>"}`, possibly in a list)."""
-    if isinstance(value, dict | list):
-        loaded: Any = value
-    else:
-        try:
-            loaded = json.loads(value or "{}")
-        except (TypeError, ValueError):
-            return {"text": str(value)}
-    if isinstance(loaded, list) and len(loaded) == 1:
-        loaded = loaded[0]
-    if isinstance(loaded, dict) and loaded.get("type") == "text" and isinstance(loaded.get("text"), str):
-        return parse_result(loaded["text"])
-    return loaded if isinstance(loaded, dict) else {"value": loaded}

@@ -4,6 +4,7 @@ One long-running workflow per chat session. A message goes in with a client-made
 id through the `send` update (with start); the update returns that message's
 reply, so a retried send is answered once and a client that comes back with the
 same id gets the same reply. Queries expose the transcript and the live progress.
+Pydantic models only: no workflow code, no I/O.
 """
 
 from __future__ import annotations
@@ -14,19 +15,20 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from services.orchestrator.circuits import CircuitStatus
+from services import limits, topology
+from services.tools import ToolSchema
 
 # One workflow type per agent pattern: a session stays with the pattern it began in.
-WORKFLOW_TYPES = {
+WORKFLOW_TYPES: dict[topology.Pattern, str] = {
     "nexus": "dagent.Conversation",
     "agents-nexus": "dagent.AgentsConversation",
     "mcp": "dagent.McpConversation",
 }
+CATALOG_WORKFLOW = "dagent.ToolCatalog"
 SEND_UPDATE = "send"
 PROGRESS_QUERY = "progress"
 TRANSCRIPT_QUERY = "transcript"
 
-MAX_MESSAGE_CHARS = 32_000
 # Session and message ids end up in workflow ids, file names and URLs.
 SESSION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 MESSAGE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$")
@@ -36,6 +38,7 @@ ESCAPES = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[@-_]")
 CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 Transport = Literal["local", "nexus", "mcp"]
+CircuitState = Literal["closed", "open", "half-open"]
 
 
 def workflow_id(session: str) -> str:
@@ -57,6 +60,24 @@ def id_problem(kind: str, value: str) -> str | None:
         f"Invalid {kind} id {value[:80]!r}: use 1-{longest} letters, digits, '.', '_' or '-', "
         "starting with a letter or digit."
     )
+
+
+def message_problem(text: str) -> str | None:
+    """Why the conversation refuses `text` as a message, or None if it takes it."""
+    if not text.strip():
+        return "The message is empty."
+    if len(text) > limits.MAX_MESSAGE_CHARS:
+        return f"The message is longer than {limits.MAX_MESSAGE_CHARS} characters."
+    if CONTROLS.search(text) or ESCAPES.search(text):
+        return "The message contains control characters or terminal escapes; remove them."
+    return None
+
+
+class ConversationStart(BaseModel):
+    """What a client starts a conversation workflow with."""
+
+    session: str
+    turns_per_run: int = limits.DEFAULT_TURNS_PER_RUN
 
 
 class UserMessage(BaseModel):
@@ -89,6 +110,27 @@ class TranscriptEntry(BaseModel):
     reply: Reply | None = None
 
 
+def cooled_down(state: CircuitState, retry_at: datetime | None, now: datetime) -> bool:
+    """An open circuit whose cool-down has passed is half-open: the next call probes."""
+    return state == "open" and retry_at is not None and now >= retry_at
+
+
+class CircuitStatus(BaseModel):
+    """One tool service's circuit breaker, as clients show it (the progress query, `/session`)."""
+
+    service: str
+    state: CircuitState
+    failures: int = 0
+    reason: str = ""
+    retry_at: datetime | None = None
+
+    def as_of(self, now: datetime) -> CircuitStatus:
+        """A query sees the workflow's time as of its last task; the client knows now."""
+        if cooled_down(self.state, self.retry_at, now):
+            return self.model_copy(update={"state": "half-open", "retry_at": None})
+        return self
+
+
 class Progress(BaseModel):
     """What the agent is doing right now."""
 
@@ -105,3 +147,36 @@ class Progress(BaseModel):
     # Each tool service's circuit breaker: closed (normal), open (calls refused at
     # once until `retry_at`), half-open (the next call probes).
     circuits: list[CircuitStatus] = Field(default_factory=list)
+
+
+class ToolRoute(ToolSchema):
+    """A tool a conversation can call: who serves it, over which transport."""
+
+    service: str
+    transport: Transport
+    endpoint: str | None = None
+
+    @classmethod
+    def to(
+        cls, tool: ToolSchema, service: str, transport: Transport, endpoint: str | None = None
+    ) -> ToolRoute:
+        return cls(
+            name=tool.name,
+            description=tool.description,
+            parameters=tool.parameters,
+            service=service,
+            transport=transport,
+            endpoint=endpoint,
+        )
+
+
+class ToolCatalogResult(BaseModel):
+    tools: list[ToolRoute] = Field(default_factory=list)
+    # service name -> why its tools are missing
+    unavailable: dict[str, str] = Field(default_factory=dict)
+
+
+class CatalogRequest(BaseModel):
+    """What `dagent tools list` asks the tool catalog workflow."""
+
+    pattern: topology.Pattern = topology.DEFAULT_PATTERN

@@ -13,7 +13,7 @@ import operator
 import re
 from collections.abc import Callable
 
-from services.tools.base import ToolInputError
+from services.tools import ToolInputError
 
 MAX_LENGTH = 200
 MAX_DEPTH = 32

@@ -1,4 +1,5 @@
-"""The LLM call: one activity, LiteLLM native tool calling, errors made readable.
+"""The LLM call of the `nexus` pattern: one activity, LiteLLM native tool calling,
+errors made readable, the answer cut to what a workflow can carry.
 
 LiteLLM is imported lazily (3-6 s) and never fetches its price map from the
 network (LITELLM_LOCAL_MODEL_COST_MAP).
@@ -14,18 +15,11 @@ from typing import Any
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from services.orchestrator.messages import LlmRequest, LlmResponse, LlmToolCall
+from services import limits
+from services.llm import policy
+from services.llm.messages import LlmRequest, LlmResponse, LlmToolCall
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-
-LLM_TIMEOUT_SECONDS = 60
-# What one model response may carry into the workflow (far below the 2 MB payload
-# limit); longer arguments still fail the tool's own size check, with its message.
-MAX_ANSWER_CHARS = 64_000
-MAX_ARGUMENT_CHARS = 8_000
-MAX_TOOL_CALLS = 16
-# Raised for errors a retry cannot fix: bad key, unknown model, rejected request.
-NON_RETRYABLE = "LlmConfigError"
 
 _ready = threading.Lock()
 _loaded = False
@@ -39,15 +33,33 @@ def load_litellm() -> None:
             return
         import litellm
 
-        from services.orchestrator import offline_model
+        from services.llm.offline import register
 
         litellm.suppress_debug_info = True
         litellm.telemetry = False
         # One INFO line per completion is noise in a worker's log.
         for name in ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy"):
             logging.getLogger(name).setLevel(logging.WARNING)
-        offline_model.register()
+        register()
         _loaded = True
+
+
+def litellm_model(model: str) -> str:
+    """The LiteLLM model string for a dagent model setting ('offline' is the built-in one)."""
+    from services.llm.offline import MODEL, PROVIDER
+
+    return MODEL if model in (PROVIDER, MODEL) else model
+
+
+def cap_answer(text: str) -> str:
+    """A model's answer cut to size: it is recorded in the workflow's history, and
+    Temporal refuses payloads over 2 MB (the workflow would fail its task forever)."""
+    return limits.cut(text, limits.MAX_ANSWER_CHARS, "\n\n[cut: the model wrote {total} characters]")
+
+
+def cap_arguments(text: str) -> str:
+    """Tool arguments cut to size; longer ones still fail the tool's own size check."""
+    return limits.cut(text, limits.MAX_ARGUMENT_CHARS, "\n\n[cut: the model wrote {total} characters]")
 
 
 class LlmActivities:
@@ -59,32 +71,25 @@ class LlmActivities:
         load_litellm()
         import litellm
 
-        from services.orchestrator.offline_model import litellm_model
-
-        model = litellm_model(self.model)
+        final_errors = tuple(getattr(litellm, name) for name in policy.FINAL_LITELLM_ERRORS)
         try:
             response: Any = await litellm.acompletion(
-                model=model,
+                model=litellm_model(self.model),
                 messages=[m.to_openai() for m in request.messages],
                 tools=request.tools or None,
-                timeout=LLM_TIMEOUT_SECONDS,
+                timeout=policy.REQUEST_TIMEOUT.total_seconds(),
             )
-        except (
-            litellm.AuthenticationError,
-            litellm.NotFoundError,
-            litellm.BadRequestError,
-            litellm.PermissionDeniedError,
-        ) as exc:
+        except final_errors as exc:
             raise ApplicationError(
-                f"The model '{self.model}' refused the request: {_short(exc)}",
-                type=NON_RETRYABLE,
+                f"The model '{self.model}' refused the request: {_reason(exc)}",
+                type=policy.LLM_CONFIG_ERROR,
                 non_retryable=True,
             ) from None
         except litellm.exceptions.APIConnectionError as exc:
             if "LLM Provider NOT provided" in str(exc) or "not supported" in str(exc):
                 raise ApplicationError(
-                    f"'{self.model}' is not a model LiteLLM knows: {_short(exc)}",
-                    type=NON_RETRYABLE,
+                    f"'{self.model}' is not a model LiteLLM knows: {_reason(exc)}",
+                    type=policy.LLM_CONFIG_ERROR,
                     non_retryable=True,
                 ) from None
             raise
@@ -96,22 +101,13 @@ class LlmActivities:
             LlmToolCall(
                 id=str(call.id or f"call_{n}"),
                 name=str(call.function.name or ""),
-                arguments=cap_text(call.function.arguments or "{}", MAX_ARGUMENT_CHARS),
+                arguments=cap_arguments(call.function.arguments or "{}"),
             )
             for n, call in enumerate(getattr(message, "tool_calls", None) or [])
         ]
-        content = cap_text(message.content, MAX_ANSWER_CHARS) if message.content else message.content
-        return LlmResponse(content=content, tool_calls=calls[:MAX_TOOL_CALLS], model=self.model)
+        content = cap_answer(message.content) if message.content else message.content
+        return LlmResponse(content=content, tool_calls=calls[: limits.MAX_TOOL_CALLS], model=self.model)
 
 
-def cap_text(text: str, limit: int) -> str:
-    """A model's output cut to size: it is recorded in the workflow's history, and
-    Temporal refuses payloads over 2 MB (the workflow would fail its task forever)."""
-    if len(text) <= limit:
-        return text
-    return text[:limit] + f"\n\n[cut: the model wrote {len(text)} characters]"
-
-
-def _short(exc: Exception) -> str:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return text[:300]
+def _reason(exc: Exception) -> str:
+    return limits.one_line(str(exc) or type(exc).__name__)

@@ -8,10 +8,11 @@ import socket
 import psutil
 from pydantic import Field, field_validator
 
-from services.tools.base import SAMPLE_DATA, Tool, ToolInput, ToolResult
+from services import topology
+from services.tools import SAMPLE_DATA, Tool, ToolInput, ToolResult
 from services.tools.sample import fraction
 
-TEAM = "it"
+TEAM = topology.IT.name
 
 
 class NoInput(ToolInput):

@@ -1,7 +1,9 @@
 """The conversation API every front end uses (`dagent ask`, `dagent chat`, tests).
 
 Pattern-agnostic: it speaks the contract in `contract.py` by name, so the same
-calls work whichever agent pattern the orchestrator runs.
+calls work whichever agent pattern the orchestrator runs. Every call takes the
+client; `send` and `tool_catalog` also take the orchestrator's task queue, so a
+test can run workers on a queue of its own.
 """
 
 from __future__ import annotations
@@ -15,25 +17,26 @@ from temporalio.client import Client, WithStartWorkflowOperation, WorkflowUpdate
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError, RPCStatusCode
 
-from services import topology
-from services.errors import DagentError
-from services.orchestrator.contract import (
-    MAX_MESSAGE_CHARS,
+from services import limits, topology
+from services.conversation.contract import (
+    CATALOG_WORKFLOW,
     PROGRESS_QUERY,
     SEND_UPDATE,
     TRANSCRIPT_QUERY,
     WORKFLOW_TYPES,
+    CatalogRequest,
+    ConversationStart,
     Progress,
     Reply,
+    ToolCatalogResult,
     TranscriptEntry,
     UserMessage,
     clean_text,
     id_problem,
     workflow_id,
 )
-from services.orchestrator.discovery import ToolCatalogResult
-from services.orchestrator.failures import root_message
-from services.orchestrator.session import ConversationInput
+from services.errors import DagentError
+from services.failures import root_message
 
 CATALOG_TIMEOUT = timedelta(seconds=20)
 SEND_ATTEMPTS = 8
@@ -57,8 +60,9 @@ async def send(
     text: str,
     *,
     message_id: str | None = None,
-    turns_per_run: int = 100,
-    pattern: str = "nexus",
+    turns_per_run: int = limits.DEFAULT_TURNS_PER_RUN,
+    pattern: topology.Pattern = topology.DEFAULT_PATTERN,
+    task_queue: str = topology.ORCHESTRATOR_TASK_QUEUE,
 ) -> Reply:
     """Deliver `text` to the session (starting it if needed) and return its reply.
 
@@ -69,9 +73,9 @@ async def send(
         problem = id_problem(kind, value) if value is not None else None
         if problem:
             raise MessageRejectedError(problem)
-    if len(text) > MAX_MESSAGE_CHARS:
+    if len(text) > limits.MAX_MESSAGE_CHARS:
         # Refused here too: a message near Temporal's 2 MB payload limit would not even arrive.
-        raise MessageRejectedError(f"The message is longer than {MAX_MESSAGE_CHARS} characters.")
+        raise MessageRejectedError(f"The message is longer than {limits.MAX_MESSAGE_CHARS} characters.")
     message = UserMessage(id=message_id or new_message_id(), text=clean_text(text))
     for attempt in range(SEND_ATTEMPTS):
         try:
@@ -79,7 +83,7 @@ async def send(
                 SEND_UPDATE,
                 message,
                 # A with-start operation can be used once: a new one per attempt.
-                start_workflow_operation=_start_operation(session, turns_per_run, pattern),
+                start_workflow_operation=_start_operation(session, turns_per_run, pattern, task_queue),
                 id=message.id,
                 result_type=Reply,
             )
@@ -95,17 +99,19 @@ async def send(
     raise AssertionError("unreachable")
 
 
-def _start_operation(session: str, turns_per_run: int, pattern: str) -> WithStartWorkflowOperation[Any, Any]:
+def _start_operation(
+    session: str, turns_per_run: int, pattern: topology.Pattern, task_queue: str
+) -> WithStartWorkflowOperation[Any, Any]:
     return WithStartWorkflowOperation(
         WORKFLOW_TYPES[pattern],
-        ConversationInput(session=session, turns_per_run=turns_per_run),
+        ConversationStart(session=session, turns_per_run=turns_per_run),
         id=workflow_id(session),
-        task_queue=topology.ORCHESTRATOR_TASK_QUEUE,
+        task_queue=task_queue,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
     )
 
 
-async def check_session_pattern(client: Client, session: str, pattern: str) -> None:
+async def check_session_pattern(client: Client, session: str, pattern: topology.Pattern) -> None:
     """Refuse to continue a session that began under another pattern (its workflow
     type is not served now, so its messages would wait in vain)."""
     problem = id_problem("session", session)
@@ -141,13 +147,17 @@ async def transcript(client: Client, session: str) -> list[TranscriptEntry]:
     return entries
 
 
-async def tool_catalog(client: Client, pattern: str = "nexus") -> ToolCatalogResult:
+async def tool_catalog(
+    client: Client,
+    pattern: topology.Pattern = topology.DEFAULT_PATTERN,
+    task_queue: str = topology.ORCHESTRATOR_TASK_QUEUE,
+) -> ToolCatalogResult:
     """Tools discovered live from the running services, by the orchestrator."""
     result: ToolCatalogResult = await client.execute_workflow(
-        "dagent.ToolCatalog",
-        pattern,
+        CATALOG_WORKFLOW,
+        CatalogRequest(pattern=pattern),
         id=f"dagent-tools-{uuid.uuid4().hex[:8]}",
-        task_queue=topology.ORCHESTRATOR_TASK_QUEUE,
+        task_queue=task_queue,
         execution_timeout=CATALOG_TIMEOUT,
         result_type=ToolCatalogResult,
     )

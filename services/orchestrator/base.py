@@ -17,26 +17,26 @@ from pydantic import BaseModel, Field
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from services import topology
-    from services.orchestrator.circuits import Circuits
-    from services.orchestrator.contract import (
-        CONTROLS,
-        ESCAPES,
-        MAX_MESSAGE_CHARS,
+    from services import limits, topology
+    from services.conversation.contract import (
         PROGRESS_QUERY,
         SEND_UPDATE,
         TRANSCRIPT_QUERY,
+        ConversationStart,
         Progress,
         Reply,
         ToolCallRecord,
+        ToolCatalogResult,
         TranscriptEntry,
         UserMessage,
+        message_problem,
     )
-    from services.orchestrator.discovery import ToolCatalogResult, discover
+    from services.orchestrator.circuits import Circuits
+    from services.orchestrator.discovery import discover
     from services.orchestrator.memory import Memory
 
-TRANSCRIPT_KEPT = 200
-DEFAULT_TURNS_PER_RUN = 100
+# Model calls one turn may make before it gives up.
+MAX_STEPS = 8
 
 
 class CarriedState(BaseModel):
@@ -49,9 +49,9 @@ class CarriedState(BaseModel):
     circuits: Circuits = Field(default_factory=Circuits)
 
 
-class ConversationInput(BaseModel):
-    session: str
-    turns_per_run: int = DEFAULT_TURNS_PER_RUN
+class ConversationInput(ConversationStart):
+    """What a run starts with: the client's start, and what earlier runs carried over."""
+
     state: CarriedState = Field(default_factory=CarriedState)
 
 
@@ -60,6 +60,22 @@ class Answer(BaseModel):
     tool_calls: list[ToolCallRecord] = Field(default_factory=list)
     steps: int = 0
     error: bool = False
+
+    @classmethod
+    def out_of_steps(cls, tool_calls: list[ToolCallRecord]) -> Answer:
+        return cls(
+            text=f"I stopped after {MAX_STEPS} steps without reaching an answer; "
+            "please rephrase or narrow the question.",
+            tool_calls=tool_calls,
+            steps=MAX_STEPS,
+            error=True,
+        )
+
+    @classmethod
+    def model_failed(cls, reason: str, tool_calls: list[ToolCallRecord], steps: int) -> Answer:
+        return cls(
+            text=f"The model could not answer: {reason}", tool_calls=tool_calls, steps=steps, error=True
+        )
 
 
 class Conversation:
@@ -87,6 +103,9 @@ class Conversation:
 
     async def discover_tools(self) -> ToolCatalogResult:
         return await discover(workflow.info().workflow_id, self.circuits, self.catalog)
+
+    def show(self, progress: Progress) -> None:
+        self.progress = progress
 
     async def loop(self) -> None:
         while True:
@@ -132,12 +151,9 @@ class Conversation:
 
     @send.validator
     def _validate_send(self, message: UserMessage) -> None:
-        if not message.text.strip():
-            raise ValueError("The message is empty.")
-        if len(message.text) > MAX_MESSAGE_CHARS:
-            raise ValueError(f"The message is longer than {MAX_MESSAGE_CHARS} characters.")
-        if CONTROLS.search(message.text) or ESCAPES.search(message.text):
-            raise ValueError("The message contains control characters or terminal escapes; remove them.")
+        problem = message_problem(message.text)
+        if problem:
+            raise ValueError(problem)
 
     @workflow.query(name=PROGRESS_QUERY)
     def get_progress(self) -> Progress:
@@ -175,7 +191,7 @@ class Conversation:
             state=CarriedState(
                 memory=self.memory,
                 items=self.items,
-                transcript=self.transcript[-TRANSCRIPT_KEPT:],
+                transcript=self.transcript[-limits.TRANSCRIPT_KEPT :],
                 pending=self.pending,
                 total_turns=self.total_turns,
                 circuits=self.circuits,

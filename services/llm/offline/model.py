@@ -15,13 +15,12 @@ from typing import Any
 import litellm
 from litellm import CustomLLM, ModelResponse
 
-from services.orchestrator.planner import plan
+from services.llm.offline import MODEL, PROVIDER
+from services.llm.offline.planner import plan
 
-PROVIDER = "offline"
 # The tool lists of the last few requests, as the model received them: lets a
 # test (or a curious user in a REPL) see exactly what a pattern offers the model.
 RECENT_TOOLS: deque[list[dict[str, Any]]] = deque(maxlen=20)
-MODEL = f"{PROVIDER}/dagent-planner"
 
 
 class OfflineModel(CustomLLM):
@@ -64,8 +63,3 @@ def register() -> None:
     """Make `offline/...` model strings resolve to the planner (idempotent)."""
     providers = [p for p in litellm.custom_provider_map if p.get("provider") != PROVIDER]
     litellm.custom_provider_map = [*providers, {"provider": PROVIDER, "custom_handler": OfflineModel()}]
-
-
-def litellm_model(model: str) -> str:
-    """The LiteLLM model string for a dagent model setting ('offline' is ours)."""
-    return MODEL if model in (PROVIDER, MODEL) else model

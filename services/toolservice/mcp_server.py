@@ -12,9 +12,7 @@ import hashlib
 import hmac
 import json
 import logging
-import os
 import uuid
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -28,29 +26,16 @@ from temporalio.client import Client, WorkflowFailureError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
-from services import temporal, topology
+from services import limits, temporal, topology
 from services.errors import ConfigError
-from services.orchestrator.failures import root_message
-from services.settings import mcp_token_file
-from services.tools import Tool as RegistryTool
-from services.tools import ToolInputError, tools_of
+from services.failures import root_message
+from services.teams import get_tool, tools_of
+from services.tools import ToolInputError
+from services.toolservice import mcp_token, policy
 from services.toolservice.contract import IDEMPOTENCY_META, ToolCall, ToolOutcome
-from services.toolservice.workflows import TOOL_TASK_TIMEOUT, ToolWorkflow
+from services.toolservice.workflows import ToolWorkflow
 
 logger = logging.getLogger("dagent.mcp")
-
-TOOL_TIMEOUT = timedelta(seconds=30)
-MAX_KEY_CHARS = 500
-TOKEN_ENV = "DAGENT_MCP_TOKEN"  # noqa: S105 (a variable name, not a secret)
-
-
-def load_token(home: Path) -> str | None:
-    if os.environ.get(TOKEN_ENV):
-        return os.environ[TOKEN_ENV]
-    try:
-        return mcp_token_file(home).read_text().strip() or None
-    except OSError:
-        return None
 
 
 class BearerToken(TokenVerifier):
@@ -73,9 +58,8 @@ class WorkflowTool(Tool):
     client: Any  # temporalio Client; Any keeps pydantic from inspecting it
 
     async def run(self, arguments: dict[str, Any]) -> ToolResult:
-        registry = _registry_tool(self.team, self.name)
         try:
-            registry.parse(arguments)  # clear errors before any workflow starts
+            get_tool(self.name, self.team).parse(arguments)  # clear errors before any workflow starts
         except ToolInputError as exc:
             raise ToolError(str(exc)) from None
         client: Client = self.client
@@ -91,8 +75,8 @@ class WorkflowTool(Tool):
                     call,
                     id=workflow_id,
                     task_queue=topology.TEAMS[self.team].task_queue,
-                    execution_timeout=TOOL_TIMEOUT,
-                    task_timeout=TOOL_TASK_TIMEOUT,
+                    execution_timeout=policy.CALL_TIMEOUT,
+                    task_timeout=policy.TASK_TIMEOUT,
                     id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
                     id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                 )
@@ -113,15 +97,11 @@ def _idempotency_key() -> str:
     request = fastmcp_request_ctx.get()
     meta = request.meta if request is not None else None
     key = (meta or {}).get(IDEMPOTENCY_META)
-    return key if isinstance(key, str) and 0 < len(key) <= MAX_KEY_CHARS else ""
+    return key if isinstance(key, str) and 0 < len(key) <= limits.MAX_IDEMPOTENCY_KEY_CHARS else ""
 
 
 def _digest(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()[:32]
-
-
-def _registry_tool(team: str, name: str) -> RegistryTool:
-    return next(tool for tool in tools_of(team) if tool.name == name)
 
 
 def build_server(team: topology.Team, client: Client, token: str | None) -> FastMCP:
@@ -150,16 +130,16 @@ async def serve(team_name: str, transport: str, port: int, home: Path, client: C
     if transport == "stdio":
         await build_server(team, client, token=None).run_stdio_async(show_banner=False)
         return
-    token = load_token(home)
+    token = mcp_token.load(home)
     if not token:
         raise ConfigError(
-            f"The MCP server needs a bearer token over HTTP: set {TOKEN_ENV}, or start it with "
+            f"The MCP server needs a bearer token over HTTP: set {mcp_token.TOKEN_ENV}, or start it with "
             "'dagent up --pattern mcp', which generates one."
         )
-    logger.info("MCP server %s on http://127.0.0.1:%s/mcp", team.name, port)
+    logger.info("MCP server %s on %s", team.name, topology.mcp_url(port))
     await build_server(team, client, token).run_http_async(
         show_banner=False,
-        host="127.0.0.1",
+        host=topology.LOOPBACK,
         port=port,
         # FastMCP leaves DNS-rebinding protection off unless asked.
         host_origin_protection="auto",

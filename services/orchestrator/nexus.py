@@ -9,28 +9,24 @@ is a sliding window with a summary, carried across continue-as-new.
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
-    from services.orchestrator.contract import WORKFLOW_TYPES, Progress, ToolCallRecord, UserMessage
-    from services.orchestrator.discovery import ToolCatalogResult
-    from services.orchestrator.failures import root_message
-    from services.orchestrator.llm import LLM_TIMEOUT_SECONDS, NON_RETRYABLE, LlmActivities
-    from services.orchestrator.messages import ChatMessage, LlmRequest, LlmResponse
-    from services.orchestrator.session import Answer, Conversation, ConversationInput
+    from services.conversation.contract import (
+        WORKFLOW_TYPES,
+        Progress,
+        ToolCallRecord,
+        ToolCatalogResult,
+        UserMessage,
+    )
+    from services.failures import root_message
+    from services.llm import policy
+    from services.llm.activity import LlmActivities
+    from services.llm.messages import ChatMessage, LlmRequest, LlmResponse
+    from services.orchestrator.base import MAX_STEPS, Answer, Conversation, ConversationInput
     from services.orchestrator.tool_calls import STEP_FAILURES, ToolCaller
-
-MAX_STEPS = 8
-LLM_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1),
-    maximum_interval=timedelta(seconds=10),
-    maximum_attempts=4,
-    non_retryable_error_types=[NON_RETRYABLE],
-)
 
 
 @workflow.defn(name=WORKFLOW_TYPES["nexus"])
@@ -44,7 +40,7 @@ class NexusConversation(Conversation):
         await self.loop()
 
     async def answer(self, message: UserMessage, catalog: ToolCatalogResult) -> Answer:
-        caller = ToolCaller({r.name: r for r in catalog.tools}, self.circuits, self._show, message.id)
+        caller = ToolCaller({r.name: r for r in catalog.tools}, self.circuits, self.show, message.id)
         specs = [route.function_spec() for route in catalog.tools]
         self.memory.add(ChatMessage(role="user", content=message.text))
         records: list[ToolCallRecord] = []
@@ -54,15 +50,14 @@ class NexusConversation(Conversation):
             try:
                 response = await self._call_llm(specs)
             except STEP_FAILURES as exc:
-                answer = Answer(
-                    text=f"The model could not answer: {root_message(exc)}", steps=step, error=True
-                )
+                answer = Answer.model_failed(root_message(exc), records, step)
                 break
             self.memory.add(
                 ChatMessage(role="assistant", content=response.content, tool_calls=response.tool_calls)
             )
             if not response.tool_calls:
-                answer = Answer(text=response.content or "(the model returned an empty answer)", steps=step)
+                text = response.content or "(the model returned an empty answer)"
+                answer = Answer(text=text, tool_calls=records, steps=step)
                 break
             results = await asyncio.gather(
                 *(caller.call(call.name, call.arguments, step, call.id) for call in response.tool_calls)
@@ -73,25 +68,17 @@ class NexusConversation(Conversation):
                     ChatMessage(role="tool", tool_call_id=call.id, name=call.name, content=content)
                 )
         if answer is None:
-            answer = Answer(
-                text=f"I stopped after {MAX_STEPS} steps without reaching an answer; "
-                "please rephrase or narrow the question.",
-                steps=MAX_STEPS,
-                error=True,
-            )
+            answer = Answer.out_of_steps(records)
         if answer.error:
             self.memory.add(ChatMessage(role="assistant", content=answer.text))
         self.memory.fold()
-        return answer.model_copy(update={"tool_calls": records})
-
-    def _show(self, progress: Progress) -> None:
-        self.progress = progress
+        return answer
 
     async def _call_llm(self, specs: list[dict[str, Any]]) -> LlmResponse:
         return await workflow.execute_local_activity_method(
             LlmActivities.call_llm,
             LlmRequest(messages=self.memory.context(), tools=specs),
-            start_to_close_timeout=timedelta(seconds=LLM_TIMEOUT_SECONDS + 5),
-            schedule_to_close_timeout=timedelta(seconds=4 * (LLM_TIMEOUT_SECONDS + 5)),
-            retry_policy=LLM_RETRY,
+            start_to_close_timeout=policy.START_TO_CLOSE,
+            schedule_to_close_timeout=policy.SCHEDULE_TO_CLOSE,
+            retry_policy=policy.RETRY,
         )

@@ -1,4 +1,5 @@
-"""Turning Temporal's nested failures into the one sentence a user needs."""
+"""Turning Temporal's nested failures into the one sentence a user needs, and telling a
+service in trouble from a call that was wrong."""
 
 from __future__ import annotations
 
@@ -8,24 +9,18 @@ import nexusrpc
 from temporalio.exceptions import ApplicationError, TimeoutType
 from temporalio.exceptions import TimeoutError as TemporalTimeoutError
 
-MAX_MESSAGE = 300
+from services.limits import one_line
+from services.tools import TOOL_INPUT_ERROR
+
 # Failures that say the call was wrong, not that the service is in trouble.
-CALLER_ERROR_TYPES = {"ToolInputError"}
+CALLER_ERROR_TYPES = {TOOL_INPUT_ERROR}
 CALLER_HANDLER_ERRORS = {nexusrpc.HandlerErrorType.BAD_REQUEST, nexusrpc.HandlerErrorType.NOT_FOUND}
 
 
 def root_message(error: BaseException) -> str:
     """The innermost meaningful message of a failure chain (activity, Nexus, handler),
     as one line a user can read (tracebacks and long dumps cut)."""
-    return _one_line(_innermost(error))
-
-
-def _one_line(text: str) -> str:
-    line = text.strip().splitlines()[0] if text.strip() else text
-    cut = line.find(" Traceback (most recent call last)")
-    if cut > 0:
-        line = line[:cut]
-    return line if len(line) <= MAX_MESSAGE else line[: MAX_MESSAGE - 1] + "…"
+    return one_line(_innermost(error))
 
 
 def causes(error: BaseException) -> Iterator[BaseException]:

@@ -1,1 +1,0 @@
-"""The Finance team's service: its tools, served over Nexus and MCP from finance-namespace."""

@@ -1,0 +1,63 @@
+"""Every size limit dagent enforces, and the one way text is cut to size.
+
+Anything that lands in workflow history is bounded far below Temporal's limits
+(2 MB per payload, 50 MB / 51,200 events per run), and what reaches a model is
+bounded by its context window. Cut text always says that it was cut.
+"""
+
+from __future__ import annotations
+
+# -- what a user sends --------------------------------------------------------
+MAX_MESSAGE_CHARS = 32_000
+
+# -- what a conversation run carries --------------------------------------------
+# Turns a run holds before it continues as new (Temporal may suggest it sooner).
+DEFAULT_TURNS_PER_RUN = 100
+# Transcript entries carried into the next run.
+TRANSCRIPT_KEPT = 200
+# The model-facing window: messages (nexus) or Agents SDK items kept verbatim;
+# older turns fold into a summary that keeps this many earlier questions.
+WINDOW_MESSAGES = 40
+WINDOW_ITEMS = 60
+EARLIER_QUESTIONS_KEPT = 20
+SUMMARY_LINE_CHARS = 200
+
+# -- what a model may answer (one response, far below the 2 MB payload limit) ----
+MAX_ANSWER_CHARS = 64_000
+MAX_ARGUMENT_CHARS = 8_000
+MAX_TOOL_CALLS = 16
+
+# -- tools -----------------------------------------------------------------------
+MAX_TOOL_ARGUMENTS_CHARS = 4_000
+# A result travels in the tool workflow's history, the Nexus completion and the transcript.
+MAX_TOOL_RESULT_CHARS = 16_000
+# What the model reads of one tool result.
+MAX_TOOL_RESULT_SEEN = 4_000
+MAX_IDEMPOTENCY_KEY_CHARS = 500
+
+# -- what a user reads of an error ---------------------------------------------------
+MAX_ERROR_CHARS = 300
+
+
+def cut(text: str, limit: int, note: str = "…") -> str:
+    """`text` if it has at most `limit` characters, else its first `limit` and `note`.
+
+    `note` may name `{total}` (the original length) and `{dropped}` (what was cut).
+    """
+    if len(text) <= limit:
+        return text
+    return text[:limit] + note.format(total=len(text), dropped=len(text) - limit)
+
+
+def one_line(text: str, limit: int = MAX_ERROR_CHARS) -> str:
+    """The first line of `text` (a traceback after it dropped), at most `limit` characters."""
+    line = text.strip().splitlines()[0] if text.strip() else text
+    traceback = line.find(" Traceback (most recent call last)")
+    if traceback > 0:
+        line = line[:traceback]
+    return cut(line, limit - 1)
+
+
+def flat(text: str, limit: int) -> str:
+    """All of `text` on one line (whitespace runs become one space), at most `limit` characters."""
+    return cut(" ".join(text.split()), limit - 1)

@@ -1,0 +1,114 @@
+"""The `agents-nexus` pattern: the OpenAI Agents SDK `Runner` inside the conversation
+workflow (Temporal's OpenAI Agents plugin makes each model call an activity).
+
+Every tool (local or a team's) is a FunctionTool built from what discovery
+found, so the model sees each tool's own name, description and parameters;
+invoking it runs the same durable call as the `nexus` pattern (local activity,
+or the team's `execute_tool` Nexus operation). The SDK's conversation items are
+the memory, carried from turn to turn and across continue-as-new.
+
+Kept apart from the `nexus` pattern's module: this one imports `agents`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from agents import Agent, FunctionTool, RunContextWrapper, Runner, RunResult, TResponseInputItem
+    from agents.exceptions import AgentsException, MaxTurnsExceeded
+    from temporalio.openai_agents import AgentsWorkflowError
+
+    from services.conversation.contract import (
+        WORKFLOW_TYPES,
+        Progress,
+        ToolCallRecord,
+        ToolCatalogResult,
+        ToolRoute,
+        UserMessage,
+    )
+    from services.failures import root_message
+    from services.llm.agents_model import WORKFLOW_MODEL_NAME
+    from services.orchestrator.base import MAX_STEPS, Answer, Conversation, ConversationInput
+    from services.orchestrator.memory import SYSTEM_PROMPT
+    from services.orchestrator.tool_calls import STEP_FAILURES, ToolCaller
+
+TURN_FAILURES = (AgentsException, AgentsWorkflowError, *STEP_FAILURES)
+
+
+@workflow.defn(name=WORKFLOW_TYPES["agents-nexus"])
+class AgentsConversation(Conversation):
+    @workflow.init
+    def __init__(self, request: ConversationInput) -> None:
+        super().__init__(request)
+
+    @workflow.run
+    async def run(self, request: ConversationInput) -> None:
+        await self.loop()
+
+    async def answer(self, message: UserMessage, catalog: ToolCatalogResult) -> Answer:
+        records: list[ToolCallRecord] = []
+        caller = ToolCaller(
+            {route.name: route for route in catalog.tools}, self.circuits, self.show, message.id
+        )
+        summary = self.memory.summary()
+        agent: Agent[Any] = Agent(
+            name="dagent",
+            instructions=SYSTEM_PROMPT + (f"\n\n{summary}" if summary else ""),
+            tools=[self._tool(route, caller, records) for route in self.function_tools(catalog)],
+            mcp_servers=self.mcp_servers(),
+            model=WORKFLOW_MODEL_NAME,
+        )
+        if self.memory.first_question is None:
+            self.memory.first_question = message.text
+        user_item: dict[str, Any] = {"role": "user", "content": message.text}
+        self.progress = Progress(state="thinking", message_id=message.id, step=1)
+        try:
+            conversation = cast(list[TResponseInputItem], [*self.items, user_item])
+            result = await Runner.run(agent, input=conversation, max_turns=MAX_STEPS)
+        except MaxTurnsExceeded:
+            return self._failed(user_item, Answer.out_of_steps(records))
+        except TURN_FAILURES as exc:
+            return self._failed(user_item, Answer.model_failed(root_message(exc), records, 1))
+        self.items = self.memory.fold_items([dict(item) for item in result.to_input_list()])
+        records.extend(self.calls_on_mcp_servers(result, catalog))
+        return Answer(
+            text=str(result.final_output or "(the model returned an empty answer)"),
+            tool_calls=records,
+            steps=len(result.raw_responses),
+        )
+
+    def function_tools(self, catalog: ToolCatalogResult) -> list[ToolRoute]:
+        """The tools the agent calls as FunctionTools (through dagent's tool calls): all of them."""
+        return catalog.tools
+
+    def mcp_servers(self) -> list[Any]:
+        """The MCP servers the agent talks to directly (none: tools go through Nexus)."""
+        return []
+
+    def calls_on_mcp_servers(self, result: RunResult, catalog: ToolCatalogResult) -> list[ToolCallRecord]:
+        """Tool calls the SDK made on MCP servers itself (none here)."""
+        return []
+
+    def _failed(self, user_item: dict[str, Any], answer: Answer) -> Answer:
+        assistant = {"role": "assistant", "content": answer.text}
+        self.items = self.memory.fold_items([*self.items, user_item, assistant])
+        return answer
+
+    def _tool(self, route: ToolRoute, caller: ToolCaller, records: list[ToolCallRecord]) -> FunctionTool:
+        async def invoke(_: RunContextWrapper[Any], arguments: str) -> str:
+            step = len(records) + 1
+            record, content = await caller.call(route.name, arguments, step, route.name)
+            records.append(record)
+            self.progress = Progress(state="thinking", message_id=caller.message_id, step=step + 1)
+            return content
+
+        return FunctionTool(
+            name=route.name,
+            description=route.description,
+            params_json_schema=route.parameters,
+            on_invoke_tool=invoke,
+            strict_json_schema=False,
+        )

@@ -1,0 +1,81 @@
+"""What the orchestrator's worker runs: the pattern's conversation workflow, the tool
+catalog, the model call, local tools, discovery's activities; and, for the Agents
+SDK patterns, the OpenAI Agents plugin on its client."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+from services import topology
+from services.settings import DagentSettings
+from services.toolservice import mcp_token
+from services.worker import WorkerParts
+
+# Seconds an MCP session of the Agents SDK waits for the server.
+MCP_SESSION_TIMEOUT = 35
+
+
+def worker_parts(settings: DagentSettings) -> WorkerParts:
+    from services.llm.activity import LlmActivities, load_litellm
+    from services.orchestrator.activities import EndpointActivities, McpCatalogActivities
+    from services.orchestrator.discovery import ToolCatalogWorkflow
+    from services.orchestrator.patterns import conversation_workflow
+    from services.toolservice.activities import ToolActivities
+
+    mcp_catalog = McpCatalogActivities(settings.home, settings.mcp_ports)
+    return WorkerParts(
+        workflows=[conversation_workflow(settings.pattern), ToolCatalogWorkflow],
+        activities=[
+            LlmActivities(settings.model).call_llm,
+            ToolActivities(topology.ORCHESTRATOR, settings.tool_delays()).run_tool,
+            EndpointActivities().missing_endpoints,
+            mcp_catalog.list_mcp_tools,
+        ],
+        # LiteLLM takes seconds to import: loaded while the worker connects and polls.
+        warm_up=load_litellm,
+    )
+
+
+def client_options(settings: DagentSettings) -> dict[str, Any]:
+    """Data converter and plugins of the orchestrator's client: the Agents SDK patterns
+    run with the OpenAI Agents plugin, which brings its own (pydantic-aware) converter."""
+    if settings.pattern == "nexus":
+        return {}
+    # Quiet and offline: no trace export unless the user configured it.
+    os.environ.setdefault("OPENAI_AGENTS_DISABLE_TRACING", "1")
+    from temporalio.converter import DataConverter
+    from temporalio.openai_agents import OpenAIAgentsPlugin
+
+    from services.llm.agents_model import ConfiguredModelProvider, model_activity_parameters
+
+    plugin = OpenAIAgentsPlugin(
+        model_params=model_activity_parameters(),
+        model_provider=ConfiguredModelProvider(settings.model),
+        mcp_servers=mcp_server_factories(settings) if settings.pattern == "mcp" else None,
+    )
+    return {"data_converter": DataConverter.default, "plugins": [plugin]}
+
+
+def mcp_server_factories(settings: DagentSettings) -> dict[str, Callable[[], Any]]:
+    """How the orchestrator reaches each team's MCP server: resolved worker-side, so the
+    bearer token never enters workflow history."""
+    from agents.mcp import MCPServerStreamableHttp
+
+    def factory(team: str) -> Callable[[], Any]:
+        def make() -> Any:
+            return MCPServerStreamableHttp(
+                name=f"dagent-{team}",
+                params={
+                    "url": topology.mcp_url(settings.mcp_port(team)),
+                    "headers": {"Authorization": f"Bearer {mcp_token.load(settings.home) or ''}"},
+                    "timeout": MCP_SESSION_TIMEOUT,
+                },
+                cache_tools_list=True,
+                client_session_timeout_seconds=MCP_SESSION_TIMEOUT,
+            )
+
+        return make
+
+    return {team: factory(team) for team in topology.TEAMS}
