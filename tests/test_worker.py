@@ -1,4 +1,5 @@
-"""`dagent worker` polls its queue and answers the diagnostic ping, on the real dev server."""
+"""`dagent worker` polls and answers the diagnostic ping, on the real dev server; each
+test worker polls a task queue of its own."""
 
 import asyncio
 import os
@@ -18,13 +19,14 @@ pytestmark = pytest.mark.server
 async def test_worker_answers_on_its_own_queue(client: Client, name: str) -> None:
     placement = topology.WORKERS[name]
     team_client = Client(client.service_client, namespace=placement.namespace)
-    running = asyncio.create_task(run_worker(name, load_settings(), client=team_client))
+    queue = f"test-{name}-{uuid.uuid4().hex[:8]}"
+    running = asyncio.create_task(run_worker(name, load_settings(), client=team_client, task_queue=queue))
     try:
         result = await team_client.execute_workflow(
             health.PingWorkflow.run,
             health.PingInput(note="hello"),
             id=f"ping-{uuid.uuid4()}",
-            task_queue=placement.task_queue,
+            task_queue=queue,
         )
     finally:
         running.cancel()

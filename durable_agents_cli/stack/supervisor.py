@@ -20,7 +20,9 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 from temporalio.client import Client
 
@@ -53,10 +55,28 @@ class Child:
         self.monitor: asyncio.Task[None] | None = None
 
 
+# How a child process is started: `asyncio.create_subprocess_exec`'s signature.
+ProcessStarter = Callable[..., Awaitable[Any]]
+
+
 class Supervisor:
-    def __init__(self, paths: StackPaths, config: StackConfig) -> None:
+    """Owns the stack's children. The clock, the sleep and the process starter are
+    injected, so the restart policy can be tested without waiting or spawning."""
+
+    def __init__(
+        self,
+        paths: StackPaths,
+        config: StackConfig,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        start_process: ProcessStarter = asyncio.create_subprocess_exec,
+    ) -> None:
         self.paths = paths
         self.config = config
+        self.clock = clock
+        self.sleep = sleep
+        self.start_process = start_process
         self.children: dict[str, Child] = {}
         self.client: Client | None = None
         self.state = StackState(
@@ -191,7 +211,7 @@ class Supervisor:
         )
         log.flush()
         try:
-            child.process = await asyncio.create_subprocess_exec(
+            child.process = await self.start_process(
                 *child.spec.argv,
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=log,
@@ -257,7 +277,7 @@ class Supervisor:
             code = await child.process.wait()
             if child.stopping:
                 return
-            now = time.monotonic()
+            now = self.clock()
             child.crashes = [t for t in child.crashes if now - t < CRASH_WINDOW] + [now]
             delay = restart_delay(len(child.crashes))
             if delay is None:
@@ -269,7 +289,7 @@ class Supervisor:
                 return
             self.mark_crashed(child, f"exited with code {code}; restarting in {delay:.1f} s")
             logger.warning("%s exited with code %s; restarting in %.1f s", child.spec.name, code, delay)
-            await asyncio.sleep(delay)
+            await self.sleep(delay)
             child.status.restarts += 1
             try:
                 await self.launch(child, first_start=False)
