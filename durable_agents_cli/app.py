@@ -44,7 +44,7 @@ def run() -> int:
         return _exit_code(exc.code)
     except DagentError as exc:
         console.error(str(exc))
-        return 1
+        return exc.exit_code
     except KeyboardInterrupt:
         console.err.print("Interrupted.")
         return 130

@@ -10,6 +10,9 @@ from __future__ import annotations
 class DagentError(Exception):
     """Root of every error dagent reports to a user."""
 
+    # What the command exits with after printing the message.
+    exit_code = 1
+
 
 class ConfigError(DagentError):
     """A setting, flag or environment variable has an unusable value."""
@@ -21,6 +24,12 @@ class StackNotRunningError(DagentError):
 
 class StartupError(DagentError):
     """A component of the stack did not become ready."""
+
+
+class StoppedWaitingError(DagentError):
+    """The user interrupted a wait (Ctrl-C); the work goes on without them."""
+
+    exit_code = 130
 
 
 class TemporalSetupError(DagentError):

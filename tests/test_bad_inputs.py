@@ -7,8 +7,12 @@ tests/test_mcp_server.py."""
 from __future__ import annotations
 
 import ast
+import asyncio
+import contextlib
 import json
+import os
 import re
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -16,15 +20,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from temporalio.service import RPCError
 from temporalio.testing import ActivityEnvironment
 
+from services.conversation import workflow_id
 from services.limits import MAX_TOOL_RESULT_CHARS, MAX_TOOL_RESULT_SEEN
 from services.orchestrator.memory import for_the_model
 from services.teams import registry
 from services.tools import Tool, ToolInput
 from services.toolservice.activities import ToolActivities
 from services.toolservice.contract import ToolCall
-from tests.helpers import Stack
+from tests.helpers import Stack, eventually
 
 CATALOGUE = Path(__file__).parent.parent / "docs" / "bad-inputs.md"
 
@@ -144,6 +150,77 @@ def test_same_message_id_with_other_text_returns_the_first_reply(running: Stack)
     first = json.loads(ask(running, "What is 5 * 5?", "--message-id", "same-id").stdout)
     again = ask(running, "What is 9 * 9?", "--message-id", "same-id", "--session", first["session"])
     assert json.loads(again.stdout)["answer"] == first["answer"]
+
+
+# -- waiting for a reply that does not come ------------------------------------------------------
+
+
+@contextlib.contextmanager
+def silent_orchestrator(stack: Stack) -> Iterator[None]:
+    """The orchestrator alive but silent (SIGSTOP): a sent message waits for it."""
+    pid = stack.component("orchestrator")["pid"]
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        os.kill(pid, signal.SIGCONT)
+
+
+def reply_to(stack: Stack, session: str, message_id: str) -> dict[str, Any]:
+    """The reply to a message sent before, fetched by sending it again (answered once)."""
+    again = stack.run(
+        "ask", "ignored", "--session", session, "--message-id", message_id, "--json", check=True
+    )
+    return json.loads(again.stdout)  # type: ignore[no-any-return]
+
+
+@pytest.mark.stack
+def test_ask_timeout_is_one_line_and_the_message_is_answered_later(running: Stack) -> None:
+    with silent_orchestrator(running):
+        result = running.run(
+            "ask", "What is 6 * 6?", "--session", "patient", "--message-id", "m-36", "--timeout", "2"
+        )
+    clean_failure(result, "No reply within 2 s", "session 'patient'", "--message-id m-36", code=1)
+    assert "**36**" in reply_to(running, "patient", "m-36")["answer"]
+
+
+@pytest.mark.stack
+def test_ctrl_c_during_ask_is_one_line_and_the_message_is_answered_later(running: Stack) -> None:
+    with silent_orchestrator(running):
+        argv = ["ask", "What is 7 * 7?", "--session", "impatient", "--message-id", "m-49"]
+        ask = subprocess.Popen(
+            [sys.executable, "-m", "durable_agents_cli", *argv],
+            env=running.env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            # Interrupt once the message is with Temporal: the session's workflow exists.
+            eventually(lambda: conversation_exists(running, "impatient"), timeout=60)
+            ask.send_signal(signal.SIGINT)
+            stdout, stderr = ask.communicate(timeout=30)
+        finally:
+            if ask.poll() is None:
+                ask.kill()
+    clean_failure(
+        subprocess.CompletedProcess(ask.args, ask.returncode, stdout, stderr), "Stopped waiting", code=130
+    )
+    assert "session 'impatient'" in stderr
+    assert "**49**" in reply_to(running, "impatient", "m-49")["answer"]
+
+
+def conversation_exists(stack: Stack, session: str) -> bool:
+    async def describe() -> bool:
+        client = await stack.client()
+        try:
+            await client.get_workflow_handle(workflow_id(session)).describe()
+        except RPCError:
+            return False
+        return True
+
+    return asyncio.run(describe())
 
 
 # -- tool results near Temporal's 2 MB payload limit -------------------------------------------

@@ -11,7 +11,7 @@ import typer
 
 from durable_agents_cli import console, render_agent
 from durable_agents_cli.session import check_id, connect_to_stack
-from services.errors import DagentError
+from services.errors import DagentError, StoppedWaitingError
 from services.settings import load_settings
 
 ASK_TIMEOUT = 120.0
@@ -45,49 +45,66 @@ def ask(
     timeout: Annotated[float, typer.Option(min=1, help="Seconds to wait for the reply.")] = ASK_TIMEOUT,
 ) -> None:
     """Ask one question and print the answer (scriptable)."""
+    from temporalio.client import WorkflowUpdateRPCTimeoutOrCancelledError
+
     from services import conversation
 
     settings = load_settings()
     check_id("session", session)
     check_id("message", message_id)
     session_id = session or conversation.new_session_id()
+    message_id = message_id or conversation.new_message_id()
     if question == "-":
         question = read_question(sys.stdin.buffer)
 
+    sending = False
+
     async def go() -> tuple[Any, float]:
+        nonlocal sending
         client, state = await connect_to_stack(settings.home)
         pattern = state.config.pattern
         if session is not None:
             await conversation.check_session_pattern(client, session_id, pattern)
         loop = asyncio.get_running_loop()
         started = loop.time()
+        sending = True
         try:
-            reply = await asyncio.wait_for(
-                conversation.send(
+            async with asyncio.timeout(timeout) as deadline:
+                reply = await conversation.send(
                     client,
                     session_id,
                     question,
                     message_id=message_id,
                     turns_per_run=settings.turns_per_run,
                     pattern=pattern,
-                ),
-                timeout,
-            )
-        except TimeoutError:
-            raise DagentError(
-                f"No reply within {timeout:.0f} s. The message is safe in session '{session_id}' and "
-                f"will be answered; see it with 'dagent ask --session {session_id} ...' or 'dagent chat "
-                f"--session {session_id}'."
-            ) from None
+                )
+        # Cancelling the wait for an update raises the SDK's own error, not CancelledError.
+        except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
+            if not deadline.expired():
+                raise asyncio.CancelledError from None  # Ctrl-C: asyncio.run makes it KeyboardInterrupt
+            raise DagentError(f"No reply within {timeout:g} s. {_kept(session_id, message_id)}") from None
         return reply, loop.time() - started
 
-    reply, elapsed = asyncio.run(go())
+    try:
+        reply, elapsed = asyncio.run(go())
+    except KeyboardInterrupt:
+        if not sending:
+            raise
+        raise StoppedWaitingError(f"Stopped waiting. {_kept(session_id, message_id)}") from None
     if as_json:
         console.out.print_json(json.dumps(render_agent.ask_json(session_id, reply, elapsed)))
     else:
         console.out.print(render_agent.answer(reply, elapsed))
         if session is None:
             console.err.print(f"[dim]session {session_id}: continue with --session {session_id}[/]")
+
+
+def _kept(session: str, message_id: str) -> str:
+    return (
+        f"The message is safe in session '{session}' and will be answered; get the reply with "
+        f"'dagent ask --session {session} --message-id {message_id} ...' (same message) "
+        f"or 'dagent chat --session {session}'."
+    )
 
 
 def tools_list(
