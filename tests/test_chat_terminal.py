@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import re
+import signal
 import sys
+import time
 from collections.abc import Iterator
 
 import pexpect
@@ -14,6 +17,8 @@ from tests.helpers import Stack
 pytestmark = pytest.mark.stack
 
 PROMPT = "you ›"
+# Jira metrics take this long on the chat's stack: long enough to interrupt a turn.
+SLOW_SECONDS = 6
 ANSI = re.compile(r"\x1b\[[0-9;?]*[a-zA-Z]")
 
 
@@ -22,7 +27,8 @@ SPAWNED: list[pexpect.spawn] = []
 
 @pytest.fixture(scope="module")
 def chat_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    with Stack(home=tmp_path_factory.mktemp("chat") / "home").up() as stack:
+    slow = {"DAGENT_TEST_SLOW_TOOL": f"jira_metrics:{SLOW_SECONDS}"}
+    with Stack(home=tmp_path_factory.mktemp("chat") / "home", extra_env=slow).up() as stack:
         try:
             yield stack
         finally:
@@ -110,6 +116,55 @@ def test_without_session_the_last_one_is_resumed(chat_stack: Stack) -> None:
     again.expect(PROMPT)
     again.sendline("/exit")
     again.expect(pexpect.EOF)
+
+
+def test_ctrl_c_stops_waiting_and_the_reply_shows_later_in_history(chat_stack: Stack) -> None:
+    chat = open_chat(chat_stack, "--new")
+    chat.expect(PROMPT)
+    # A first turn: prompt_toolkit's prompt used to take dagent's Ctrl-C handler away.
+    chat.sendline("What is 2 + 3?")
+    chat.expect("via local")
+    chat.expect(PROMPT)
+    chat.sendline("Get JIRA metrics for project DEMO-456")
+    chat.expect("calling it.jira_metrics")
+    chat.sendintr()
+    assert chat.expect(["Stopped waiting", "Jira project DEMO-456"]) == 0
+    chat.expect(PROMPT)
+    deadline = time.monotonic() + 60 + SLOW_SECONDS
+    while True:  # the agent finishes the turn anyway; its reply joins the transcript
+        chat.sendline("/history")
+        if chat.expect(["Jira project DEMO-456", PROMPT]) == 0:
+            chat.expect(PROMPT)
+            break
+        assert time.monotonic() < deadline, f"the interrupted turn never showed in /history: {screen(chat)}"
+        time.sleep(0.5)
+    chat.sendline("/exit")
+    chat.expect(pexpect.EOF)
+
+
+def test_history_and_session_say_when_the_orchestrator_cannot_answer(chat_stack: Stack) -> None:
+    chat = open_chat(chat_stack, "--new")
+    chat.expect(PROMPT)
+    chat.sendline("What is 4 * 4?")
+    chat.expect("via local")
+    chat.expect(PROMPT)
+    orchestrator = chat_stack.component("orchestrator")["pid"]
+    os.kill(orchestrator, signal.SIGSTOP)  # alive but silent
+    try:
+        chat.sendline("/history")
+        assert chat.expect(["Cannot read the transcript", "no messages yet"]) == 0
+        chat.expect("did not answer within")
+        chat.expect(PROMPT)
+        chat.sendline("/session")
+        chat.expect("Cannot read the progress")
+        chat.expect(PROMPT)
+    finally:
+        os.kill(orchestrator, signal.SIGCONT)
+    chat.sendline("/history")
+    chat.expect("What is 4 \\* 4\\?")
+    chat.expect(PROMPT)
+    chat.sendline("/exit")
+    chat.expect(pexpect.EOF)
 
 
 def test_chat_without_a_stack_says_how_to_start_it(stack: Stack) -> None:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from pathlib import Path
+from typing import TypeVar
 
 from temporalio.client import Client
 from temporalio.service import RPCError
@@ -15,9 +17,13 @@ from durable_agents_cli.stack.processes import address_accepts
 from durable_agents_cli.stack.state import StackState
 from services import conversation, topology
 from services.conversation import CircuitStatus, Progress, Reply, ToolCatalogResult, TranscriptEntry
-from services.errors import StackNotRunningError
+from services.errors import DagentError, StackNotRunningError
+
+T = TypeVar("T")
 
 PROGRESS_INTERVAL = 0.1
+# What /tools waits for the orchestrator's discovery (a silent team costs it 5 s).
+TOOLS_TIMEOUT = timedelta(seconds=10)
 
 
 class TemporalChatBackend:
@@ -36,42 +42,34 @@ class TemporalChatBackend:
         return self._session
 
     async def send(self, text: str, on_progress: Callable[[Progress], None]) -> Reply:
-        if not address_accepts(self.state.config.temporal_address):
-            # Fail at once instead of after the client's retries (seconds).
-            raise self._lost(ConnectionRefusedError("nothing listens there"))
         watcher = asyncio.create_task(self._watch(on_progress))
         try:
-            return await conversation.send(
-                self.client,
-                self._session,
-                text,
-                message_id=conversation.new_message_id(),
-                turns_per_run=self.turns_per_run,
-                pattern=self.state.config.pattern,
+            return await self._reach(
+                conversation.send(
+                    self.client,
+                    self._session,
+                    text,
+                    message_id=conversation.new_message_id(),
+                    turns_per_run=self.turns_per_run,
+                    pattern=self.state.config.pattern,
+                )
             )
-        except (RPCError, RuntimeError) as exc:
-            raise self._lost(exc) from None
         finally:
             watcher.cancel()
 
     async def _watch(self, on_progress: Callable[[Progress], None]) -> None:
         while True:
-            # Not there yet (first message) or momentarily unreachable: try again.
-            with contextlib.suppress(RPCError, RuntimeError):
+            # Momentarily unreadable: the turn's own outcome says what went wrong.
+            with contextlib.suppress(DagentError, RPCError, RuntimeError):
                 on_progress(await conversation.progress(self.client, self._session))
             await asyncio.sleep(PROGRESS_INTERVAL)
 
     async def history(self) -> list[TranscriptEntry]:
-        try:
-            return await conversation.transcript(self.client, self._session)
-        except RuntimeError as exc:
-            raise self._lost(exc) from None
+        return await self._reach(conversation.transcript(self.client, self._session))
 
     async def tools(self) -> ToolCatalogResult:
-        try:
-            return await conversation.tool_catalog(self.client, self.state.config.pattern)
-        except (RPCError, RuntimeError) as exc:
-            raise self._lost(exc) from None
+        pattern = self.state.config.pattern
+        return await self._reach(conversation.tool_catalog(self.client, pattern, within=TOOLS_TIMEOUT))
 
     def info(self) -> SessionInfo:
         config = self.state.config
@@ -85,11 +83,18 @@ class TemporalChatBackend:
 
     async def circuits(self) -> list[CircuitStatus]:
         """Each tool service's circuit breaker in this session (none before its first turn)."""
+        return (await self._reach(conversation.progress(self.client, self._session))).circuits
+
+    async def _reach(self, call: Awaitable[T]) -> T:
+        """`call`'s result; with Temporal gone, at once the error that says so."""
+        if not address_accepts(self.state.config.temporal_address):
+            # Fail at once instead of after the client's retries (seconds).
+            if asyncio.iscoroutine(call):
+                call.close()
+            raise self._lost(ConnectionRefusedError("nothing listens there"))
         try:
-            return (await conversation.progress(self.client, self._session)).circuits
-        except RPCError:
-            return []
-        except RuntimeError as exc:
+            return await call
+        except (RPCError, RuntimeError) as exc:
             raise self._lost(exc) from None
 
     def new_session(self) -> str:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from rich.console import Console
@@ -33,6 +35,21 @@ class TerminalView:
         self.interactive = interactive
         self.status: Status | None = None
         self._prompt = self._make_prompt(history_file) if interactive else None
+        self._interrupt: Callable[[], object] | None = None
+
+    def on_interrupt(self, handler: Callable[[], object]) -> None:
+        """Ctrl-C (SIGINT) while no prompt is shown calls `handler`.
+
+        prompt_toolkit installs its own SIGINT handler for each prompt and removes
+        the event loop's when the prompt returns, so ours is installed again after
+        every prompt.
+        """
+        self._interrupt = handler
+        self._listen()
+
+    def _listen(self) -> None:
+        if self._interrupt is not None:
+            asyncio.get_running_loop().add_signal_handler(signal.SIGINT, self._interrupt)
 
     @staticmethod
     def _make_prompt(history_file: Path) -> object:
@@ -66,6 +83,8 @@ class TerminalView:
                 continue  # Ctrl-C at the prompt clears the line
             except EOFError:
                 return None
+            finally:
+                self._listen()
 
     def welcome(self, info: SessionInfo) -> None:
         self.console.print(

@@ -69,7 +69,7 @@ def ask(
         started = loop.time()
         sending = True
         try:
-            async with asyncio.timeout(timeout) as deadline:
+            async with asyncio.timeout(timeout):
                 reply = await conversation.send(
                     client,
                     session_id,
@@ -78,10 +78,7 @@ def ask(
                     turns_per_run=settings.turns_per_run,
                     pattern=pattern,
                 )
-        # Cancelling the wait for an update raises the SDK's own error, not CancelledError.
         except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
-            if not deadline.expired():
-                raise asyncio.CancelledError from None  # Ctrl-C: asyncio.run makes it KeyboardInterrupt
             raise DagentError(f"No reply within {timeout:g} s. {_kept(session_id, message_id)}") from None
         return reply, loop.time() - started
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import signal
 import sys
 import time
 from typing import Annotated
@@ -55,7 +54,7 @@ def chat(
         backend = TemporalChatBackend(client, state, session_id, last_file, settings.turns_per_run)
         view = TerminalView(console.out, paths.home / "chat" / "input_history", interactive)
         loop = ChatLoop(backend, view, time.monotonic)
-        asyncio.get_running_loop().add_signal_handler(signal.SIGINT, loop.interrupt)
+        view.on_interrupt(loop.interrupt)
         await loop.run(show_history=resumed is not None)
 
     asyncio.run(go())

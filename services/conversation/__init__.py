@@ -3,6 +3,7 @@ the contract's models and names, and the calls that send messages and read state
 No workflow code here; the workflows that implement it live in `services.orchestrator`."""
 
 from services.conversation.client import (
+    ConversationUnavailableError,
     MessageRejectedError,
     check_session_pattern,
     new_message_id,
@@ -27,6 +28,7 @@ from services.conversation.contract import (
 
 __all__ = [
     "CircuitStatus",
+    "ConversationUnavailableError",
     "MessageRejectedError",
     "Progress",
     "Reply",

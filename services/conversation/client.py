@@ -13,7 +13,13 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from temporalio.client import Client, WithStartWorkflowOperation, WorkflowUpdateFailedError
+from temporalio.client import (
+    Client,
+    WithStartWorkflowOperation,
+    WorkflowFailureError,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -39,11 +45,18 @@ from services.errors import DagentError
 from services.failures import root_message
 
 CATALOG_TIMEOUT = timedelta(seconds=20)
+# A query is answered by the orchestrator in milliseconds; one that is not answered
+# within this long will not be (the worker is hung or gone).
+QUERY_TIMEOUT = timedelta(seconds=5)
 SEND_ATTEMPTS = 8
 
 
 class MessageRejectedError(DagentError):
     """The conversation refused the message (empty, too long, ...)."""
+
+
+class ConversationUnavailableError(DagentError):
+    """The conversation (or the orchestrator) cannot be read right now; nothing is lost."""
 
 
 def new_session_id() -> str:
@@ -90,6 +103,13 @@ async def send(
             return reply
         except WorkflowUpdateFailedError as exc:
             raise MessageRejectedError(root_message(exc)) from None
+        except WorkflowUpdateRPCTimeoutOrCancelledError:
+            # The SDK turns a cancelled wait into its own error; a caller that stops
+            # waiting (a timeout, Ctrl-C) must see the usual CancelledError.
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise asyncio.CancelledError from None
+            raise
         except RPCError as exc:
             # The workflow's last task failed (typically a timeout under load) and the
             # server will retry it; the same message id makes sending again safe.
@@ -130,35 +150,62 @@ async def check_session_pattern(client: Client, session: str, pattern: topology.
 
 
 async def progress(client: Client, session: str) -> Progress:
-    handle = client.get_workflow_handle(workflow_id(session))
-    answer: Progress = await handle.query(PROGRESS_QUERY, result_type=Progress)
+    """What the session's agent is doing now; idle for a session that has not begun."""
+    answer: Progress | None = await _query(client, session, PROGRESS_QUERY, Progress, "progress")
+    if answer is None:
+        return Progress()
     now = datetime.now(UTC)
     return answer.model_copy(update={"circuits": [c.as_of(now) for c in answer.circuits]})
 
 
 async def transcript(client: Client, session: str) -> list[TranscriptEntry]:
+    """The session's messages and replies; empty only for a session that has not begun."""
+    entries = await _query(client, session, TRANSCRIPT_QUERY, list[TranscriptEntry], "transcript")
+    return [] if entries is None else entries
+
+
+async def _query(client: Client, session: str, name: str, result_type: type[Any], what: str) -> Any:
+    """The query's answer, None if the session has no workflow yet, or
+    ConversationUnavailableError saying why it cannot be read: never an empty answer
+    that is not true."""
     handle = client.get_workflow_handle(workflow_id(session))
     try:
-        entries: list[TranscriptEntry] = await handle.query(
-            TRANSCRIPT_QUERY, result_type=list[TranscriptEntry]
-        )
-    except RPCError:
-        return []
-    return entries
+        return await handle.query(name, result_type=result_type, rpc_timeout=QUERY_TIMEOUT)
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND:
+            return None
+        # The RPC's own deadline passed (the core reports it as cancelled, 'Timeout expired').
+        if exc.status in (RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED):
+            reason = (
+                f"the orchestrator did not answer within {QUERY_TIMEOUT.total_seconds():g} s; "
+                "check 'dagent status' and 'dagent logs orchestrator'"
+            )
+        else:
+            reason = exc.message
+        raise ConversationUnavailableError(
+            f"Cannot read the {what} of session '{session}': {reason}."
+        ) from None
 
 
 async def tool_catalog(
     client: Client,
     pattern: topology.Pattern = topology.DEFAULT_PATTERN,
     task_queue: str = topology.ORCHESTRATOR_TASK_QUEUE,
+    within: timedelta = CATALOG_TIMEOUT,
 ) -> ToolCatalogResult:
     """Tools discovered live from the running services, by the orchestrator."""
-    result: ToolCatalogResult = await client.execute_workflow(
-        CATALOG_WORKFLOW,
-        CatalogRequest(pattern=pattern),
-        id=f"dagent-tools-{uuid.uuid4().hex[:8]}",
-        task_queue=task_queue,
-        execution_timeout=CATALOG_TIMEOUT,
-        result_type=ToolCatalogResult,
-    )
+    try:
+        result: ToolCatalogResult = await client.execute_workflow(
+            CATALOG_WORKFLOW,
+            CatalogRequest(pattern=pattern),
+            id=f"dagent-tools-{uuid.uuid4().hex[:8]}",
+            task_queue=task_queue,
+            execution_timeout=within,
+            result_type=ToolCatalogResult,
+        )
+    except WorkflowFailureError as exc:
+        raise ConversationUnavailableError(
+            f"The orchestrator did not list the tools within {within.total_seconds():g} s "
+            f"({root_message(exc)}); check 'dagent status' and 'dagent logs orchestrator'."
+        ) from None
     return result
