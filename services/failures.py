@@ -51,6 +51,11 @@ def is_outage(error: BaseException) -> bool:
     )
 
 
+def unavailable(service: str, reason: str) -> str:
+    """What a caller reads when a service could not serve its call."""
+    return f"The {service} service is unavailable: {reason}"
+
+
 def outage_message(error: BaseException, service: str) -> str:
     """Why a service could not serve a call, in a user's words."""
     if any(

@@ -55,9 +55,14 @@ def one_line(text: str, limit: int = MAX_ERROR_CHARS) -> str:
     traceback = line.find(" Traceback (most recent call last)")
     if traceback > 0:
         line = line[:traceback]
-    return cut(line, limit - 1)
+    return _shortened(line, limit)
 
 
 def flat(text: str, limit: int) -> str:
     """All of `text` on one line (whitespace runs become one space), at most `limit` characters."""
-    return cut(" ".join(text.split()), limit - 1)
+    return _shortened(" ".join(text.split()), limit)
+
+
+def _shortened(text: str, limit: int) -> str:
+    """At most `limit` characters, the last an ellipsis when cut."""
+    return text if len(text) <= limit else cut(text, limit - 1)

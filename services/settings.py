@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 from services import limits, topology
 from services.errors import ConfigError
@@ -49,7 +49,8 @@ class DagentSettings(BaseSettings):
     )
     mcp_ports: dict[str, Port] = Field(
         default_factory=lambda: {team.name: team.default_mcp_port for team in topology.TEAMS.values()},
-        description="Port of each team's MCP server (mcp pattern), from DAGENT_<TEAM>_MCP_PORT.",
+        description="Port of each team's MCP server (mcp pattern): DAGENT_<TEAM>_MCP_PORT each, "
+        "or all at once as JSON in DAGENT_MCP_PORTS.",
     )
     model: str = Field(
         default="offline",
@@ -80,13 +81,19 @@ class DagentSettings(BaseSettings):
     @model_validator(mode="before")
     @classmethod
     def _team_ports(cls, values: Any) -> Any:
-        """Each team's port from its own variable (DAGENT_IT_MCP_PORT) or keyword (it_mcp_port)."""
+        """Each team's port: its keyword (`it_mcp_port`, the `up` flag), else its own
+        variable (DAGENT_IT_MCP_PORT), else `mcp_ports`, else the topology's default."""
         if not isinstance(values, dict):
             return values
         values = dict(values)
         ports: dict[str, Any] = {team.name: team.default_mcp_port for team in topology.TEAMS.values()}
+        if isinstance(values.get("mcp_ports"), dict):
+            ports.update(values["mcp_ports"])
+        # Environment names are matched without regard to case, as pydantic-settings does.
+        environment = {name.upper(): value for name, value in os.environ.items()}
         for team in topology.TEAMS.values():
-            given = values.pop(team_port_flag(team.name), None) or os.environ.get(team.mcp_port_variable)
+            flag = values.pop(team_port_flag(team.name), None)
+            given = flag if flag is not None else environment.get(team.mcp_port_variable)
             if given is not None:
                 ports[team.name] = given
         return {**values, "mcp_ports": ports}
@@ -115,6 +122,8 @@ def load_settings(**overrides: Any) -> DagentSettings:
     given = {name: value for name, value in overrides.items() if value is not None}
     try:
         return DagentSettings(**given)
+    except SettingsError as exc:  # a variable that is not even parseable (JSON)
+        raise ConfigError(f"Invalid DAGENT_* environment variable: {exc}.") from None
     except ValidationError as exc:
         error = exc.errors()[0]
         location = [str(part) for part in error["loc"]] or ["?"]

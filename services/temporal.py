@@ -14,6 +14,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.envconfig import ClientConfigProfile
 from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
 
+from services import topology
 from services.errors import ConfigError
 
 # Every payload of dagent is a pydantic model.
@@ -51,7 +52,7 @@ async def connect(namespace: str, *, address: str | None = None, **kwargs: Any) 
     config: dict[str, Any] = dict(_profile().to_client_connect_config())
     if address is not None:
         config["target_host"] = address
-    config.setdefault("target_host", "localhost:7233")
+    config.setdefault("target_host", f"{topology.LOOPBACK}:{topology.DEFAULT_TEMPORAL_PORT}")
     config["namespace"] = namespace
     config["data_converter"] = DATA_CONVERTER
     config.update(kwargs)

@@ -9,6 +9,7 @@ the Terraform (once written). A new team is a `Team` here and its tools module i
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Literal, get_args
 
@@ -24,6 +25,13 @@ DEFAULT_UI_PORT = 8233
 Pattern = Literal["nexus", "agents-nexus", "mcp"]
 PATTERNS: tuple[Pattern, ...] = get_args(Pattern)
 DEFAULT_PATTERN: Pattern = "nexus"
+# What sets the patterns apart, declared here instead of tested by name elsewhere.
+AGENTS_SDK_PATTERNS: frozenset[Pattern] = frozenset({"agents-nexus", "mcp"})
+MCP_PATTERNS: frozenset[Pattern] = frozenset({"mcp"})  # teams' tools reached over MCP
+
+# Module names in services/teams/ that are not a team's.
+NOT_TEAM_NAMES = frozenset({"local", "registry", "calculator", ORCHESTRATOR})
+TEAM_NAME = re.compile(r"^[a-z][a-z0-9]{0,19}$")
 
 
 @dataclass(frozen=True)
@@ -33,6 +41,14 @@ class Team:
     name: str
     title: str  # as people write it: "IT", "Finance"
     default_mcp_port: int
+
+    def __post_init__(self) -> None:
+        # The name becomes a module, a flag, an environment variable and Temporal names.
+        if not TEAM_NAME.match(self.name) or self.name in NOT_TEAM_NAMES:
+            raise ValueError(
+                f"Team name {self.name!r}: use lower-case letters and digits, "
+                f"and none of {', '.join(sorted(NOT_TEAM_NAMES))}."
+            )
 
     @property
     def namespace(self) -> str:
@@ -58,6 +74,7 @@ class Team:
 
     @property
     def mcp_port_flag(self) -> str:
+        """The `dagent up` flag of its MCP server's port."""
         return f"--{self.name}-mcp-port"
 
 

@@ -14,8 +14,7 @@ import os
 import signal
 import socket
 import threading
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Any
 
 from temporalio.client import Client
@@ -23,6 +22,7 @@ from temporalio.worker import Worker
 
 from services import BUILD_ID, health, temporal, topology
 from services.errors import ConfigError
+from services.parts import WorkerParts
 from services.settings import SUPERVISOR_PID_ENV, DagentSettings
 
 logger = logging.getLogger("dagent.worker")
@@ -32,18 +32,6 @@ logger = logging.getLogger("dagent.worker")
 # timeout fails, while one left on the server just waits. So under a burst, the
 # backlog stays on the server.
 MAX_CONCURRENT_WORKFLOW_TASKS = 16
-
-
-@dataclass
-class WorkerParts:
-    """What one worker registers on its task queue."""
-
-    workflows: Sequence[type] = ()
-    activities: Sequence[Callable[..., Any]] = ()
-    nexus_service_handlers: Sequence[object] = ()
-    # Slow, blocking preparation (an import of seconds) run in a thread while the
-    # worker connects and polls; work that needs it waits for it.
-    warm_up: Callable[[], None] | None = field(default=None)
 
 
 def worker_identity(name: str, pid: int | None = None) -> str:

@@ -77,3 +77,23 @@ def test_restart_backoff_grows_then_gives_up() -> None:
     assert delays[0] is not None
     assert delays[0] <= 1
     assert restart_delay(CRASH_LIMIT + 1) is None
+
+
+def test_a_stack_file_of_dagent_0_1_still_reads() -> None:
+    written_by_0_1 = {
+        "pattern": "mcp",
+        "model": "offline",
+        "log_level": "INFO",
+        "temporal_port": 7233,
+        "ui_port": 8233,
+        "it_mcp_port": 9002,
+        "finance_mcp_port": 9001,
+    }
+    assert StackConfig.model_validate(written_by_0_1).mcp_ports == {"it": 9002, "finance": 9001}
+    assert "it_mcp_port" in written_by_0_1  # the caller's dict is left alone
+
+
+def test_a_team_missing_from_the_stack_file_gets_its_default_port() -> None:
+    read = StackConfig.model_validate({**config().model_dump(), "mcp_ports": {"it": 9002}})
+    assert read.mcp_ports == {"it": 9002, "finance": 8001}
+    assert "finance-mcp" in names(read.model_copy(update={"pattern": "mcp"}))

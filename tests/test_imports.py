@@ -6,6 +6,7 @@ imported first; a module imported alone shows it.
 
 from __future__ import annotations
 
+import ast
 import os
 import subprocess
 import sys
@@ -51,3 +52,46 @@ def test_every_module_imports_alone() -> None:
     with ThreadPoolExecutor(max_workers=4) as pool:
         failures = [problem for problem in pool.map(import_alone, names) if problem]
     assert not failures, "\n".join(failures)
+
+
+def imports_of(path: Path) -> set[str]:
+    """Every module `path` imports, at any depth of its code."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return found
+
+
+def offenders(folder: str, forbidden: str, allowed_under: str | None = None) -> list[str]:
+    """Modules under `folder` (outside `allowed_under`) that import `forbidden` or below it."""
+    bad = []
+    for path in sorted((ROOT / folder).rglob("*.py")):
+        relative = str(path.relative_to(ROOT))
+        if allowed_under and relative.startswith(allowed_under):
+            continue
+        hits = {m for m in imports_of(path) if m == forbidden or m.startswith(f"{forbidden}.")}
+        if hits:
+            bad.append(f"{relative}: {', '.join(sorted(hits))}")
+    return bad
+
+
+def test_the_layers_hold() -> None:
+    # The services never depend on the CLI.
+    assert offenders("services", "durable_agents_cli") == []
+    # The offline model is the LLM package's business only.
+    assert offenders("services", "services.llm.offline", allowed_under="services/llm/") == []
+    assert offenders("durable_agents_cli", "services.llm") == []
+    # The CLI speaks to conversations through their contract, never the workflow code.
+    assert offenders("durable_agents_cli", "services.orchestrator") == []
+
+
+def test_every_pattern_has_a_workflow_type_and_class() -> None:
+    from services import topology
+    from services.conversation.contract import WORKFLOW_TYPES
+    from services.orchestrator.patterns import WORKFLOWS
+
+    assert set(WORKFLOW_TYPES) == set(WORKFLOWS) == set(topology.PATTERNS)

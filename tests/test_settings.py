@@ -43,3 +43,18 @@ def test_bad_values_name_their_source(
         monkeypatch.setenv(key, value)
     with pytest.raises(ConfigError, match=message):
         load_settings(**flags)
+
+
+def test_team_ports_from_flags_variables_and_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DAGENT_FINANCE_MCP_PORT", raising=False)
+    monkeypatch.setenv("dagent_it_mcp_port", "9005")  # variable names are not case-sensitive
+    assert load_settings().mcp_ports == {"it": 9005, "finance": 8001}
+    assert load_settings(it_mcp_port=9100).mcp_port("it") == 9100  # the flag wins
+    with pytest.raises(ConfigError, match="--it-mcp-port"):
+        load_settings(it_mcp_port=0)  # refused, not taken for "unset"
+
+
+def test_an_unparseable_variable_is_one_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DAGENT_MCP_PORTS", "{not json")
+    with pytest.raises(ConfigError, match="DAGENT_"):
+        load_settings()

@@ -26,7 +26,7 @@ DEV_SERVER_DYNAMIC_CONFIG = {
 
 
 class Probe(Enum):
-    TEMPORAL = "temporal"  # gRPC answers, namespaces and endpoints exist
+    TEMPORAL = "temporal"  # gRPC answers (namespaces and endpoints: the next step)
     POLLER = "poller"  # the process polls its task queue
     TCP = "tcp"  # the port accepts connections
 
@@ -91,7 +91,7 @@ def components_for(config: StackConfig, paths: StackPaths) -> list[ComponentSpec
                 env=env,
             )
         )
-    if config.pattern == "mcp":
+    if config.pattern in topology.MCP_PATTERNS:
         for team in topology.TEAMS.values():
             port = config.mcp_ports[team.name]
             specs.append(

@@ -22,6 +22,7 @@ from durable_agents_cli.stack.processes import (
     tail,
 )
 from durable_agents_cli.stack.state import StackConfig, StackState, read_config, read_state, write_config
+from services import topology
 from services.errors import ConfigError, StackNotRunningError, StartupError
 from services.toolservice import mcp_token
 
@@ -118,8 +119,10 @@ def _ports_needed(
             needed.append((config.temporal_port, "Temporal gRPC, --temporal-port / DAGENT_TEMPORAL_PORT"))
             needed.append((config.ui_port, "Temporal Web UI, --ui-port / DAGENT_UI_PORT"))
         elif spec.port is not None:
-            flag = spec.name.replace("-", "_")
-            needed.append((spec.port, f"{spec.name} server, --{spec.name}-port / DAGENT_{flag.upper()}_PORT"))
+            team = next(t for t in topology.TEAMS.values() if t.mcp_component == spec.name)
+            needed.append(
+                (spec.port, f"{team.title} MCP server, {team.mcp_port_flag} / {team.mcp_port_variable}")
+            )
     return needed
 
 

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import psutil
 
+from services import topology
+
 
 def create_time(pid: int) -> float | None:
     try:
@@ -55,7 +57,7 @@ def kill_group_sync(pid: int, created: float | None, grace: float = 3.0) -> None
     signal_group(pid, signal.SIGKILL)
 
 
-def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
+def port_is_free(port: int, host: str = topology.LOOPBACK) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         # Like the servers we start: a port in TIME_WAIT is free, a listener is not.
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -66,7 +68,7 @@ def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
     return True
 
 
-def port_accepts(port: int, host: str = "127.0.0.1", timeout: float = 0.5) -> bool:
+def port_accepts(port: int, host: str = topology.LOOPBACK, timeout: float = 0.5) -> bool:
     try:
         with socket.create_connection((host, port), timeout=timeout):
             return True
@@ -77,7 +79,7 @@ def port_accepts(port: int, host: str = "127.0.0.1", timeout: float = 0.5) -> bo
 def address_accepts(address: str, timeout: float = 0.5) -> bool:
     """True if something accepts connections at `host:port`."""
     host, _, port = address.rpartition(":")
-    return port.isdigit() and port_accepts(int(port), host or "127.0.0.1", timeout)
+    return port.isdigit() and port_accepts(int(port), host or topology.LOOPBACK, timeout)
 
 
 def tail(path: Path, lines: int = 20) -> list[str]:

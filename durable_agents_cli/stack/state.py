@@ -33,16 +33,16 @@ class StackConfig(BaseModel):
 
     @model_validator(mode="before")
     @classmethod
-    def _ports_of_0_1(cls, values: Any) -> Any:
-        """dagent 0.1.0 wrote one field per team (`it_mcp_port`); a stack it started still reads."""
-        if isinstance(values, dict) and "mcp_ports" not in values:
-            ports = {
-                team: values.pop(f"{team}_mcp_port")
-                for team in topology.TEAMS
-                if f"{team}_mcp_port" in values
-            }
-            values = {**values, "mcp_ports": ports}
-        return values
+    def _every_team_port(cls, values: Any) -> Any:
+        """A port for every team of the topology: a team added since the file was written
+        gets its default, and dagent 0.1.0's one field per team (`it_mcp_port`) still reads."""
+        if not isinstance(values, dict):
+            return values
+        legacy = {f"{team}_mcp_port": team for team in topology.TEAMS}
+        ports = {team.name: team.default_mcp_port for team in topology.TEAMS.values()}
+        ports.update({team: values[field] for field, team in legacy.items() if field in values})
+        ports.update(values.get("mcp_ports") or {})
+        return {**{k: v for k, v in values.items() if k not in legacy}, "mcp_ports": ports}
 
     @property
     def embedded(self) -> bool:

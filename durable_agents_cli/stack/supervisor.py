@@ -37,6 +37,8 @@ from services.errors import DagentError, StartupError
 logger = logging.getLogger("dagent.supervisor")
 
 STOP_GRACE = 5.0
+# How long creating namespaces and endpoints may take, retries included.
+BOOTSTRAP_PATIENCE = 30.0
 BACKOFF_FIRST, BACKOFF_MAX = 0.5, 8.0
 CRASH_WINDOW, CRASH_LIMIT = 60.0, 5
 LOG_ROTATE_BYTES = 10 * 1024 * 1024
@@ -161,17 +163,32 @@ class Supervisor:
         logger.info("stack ready (pattern %s, generation %s)", config.pattern, config.generation)
 
     async def bootstrap(self) -> None:
-        """Create what the workers need on Temporal: namespaces and Nexus endpoints."""
-        try:
-            if self.client is None:  # an external server: nothing probed it
-                self.client = await temporal.connect(
-                    topology.ORCHESTRATOR_NAMESPACE, address=self.config.temporal_address
-                )
-            await bootstrap.ensure_topology(self.client)
-        except DagentError:
-            raise
-        except Exception as exc:
-            raise StartupError(f"Temporal at {self.config.temporal_address} is not usable: {exc}") from None
+        """Create what the workers need on Temporal: namespaces and Nexus endpoints.
+
+        A server that has just opened its port may still refuse for a moment: errors
+        other than dagent's own (a refusal it explains) are retried until the deadline.
+        """
+        address = self.config.temporal_address
+        deadline = self.clock() + BOOTSTRAP_PATIENCE
+        while True:
+            try:
+                if self.client is None:  # an external server: nothing probed it
+                    self.client = await temporal.connect(topology.ORCHESTRATOR_NAMESPACE, address=address)
+                await asyncio.wait_for(bootstrap.ensure_topology(self.client), BOOTSTRAP_PATIENCE)
+                return
+            except DagentError:
+                self._blame_temporal()
+                raise
+            except Exception as exc:
+                if self.clock() > deadline:
+                    self._blame_temporal()
+                    raise StartupError(f"Temporal at {address} is not usable: {exc or 'no answer'}") from None
+                logger.info("Temporal not ready for set-up yet: %s", exc)
+                await asyncio.sleep(0.2)
+
+    def _blame_temporal(self) -> None:
+        if "temporal" in self.children:
+            self.state.failed_component = "temporal"
 
     async def ensure_started(self, spec: ComponentSpec) -> None:
         if spec.name in self.children:

@@ -26,6 +26,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from services import limits, topology
 from services.conversation.contract import (
     CATALOG_WORKFLOW,
+    MESSAGE_TOO_LONG,
     PROGRESS_QUERY,
     SEND_UPDATE,
     TRANSCRIPT_QUERY,
@@ -88,7 +89,7 @@ async def send(
             raise MessageRejectedError(problem)
     if len(text) > limits.MAX_MESSAGE_CHARS:
         # Refused here too: a message near Temporal's 2 MB payload limit would not even arrive.
-        raise MessageRejectedError(f"The message is longer than {limits.MAX_MESSAGE_CHARS} characters.")
+        raise MessageRejectedError(MESSAGE_TOO_LONG)
     message = UserMessage(id=message_id or new_message_id(), text=clean_text(text))
     for attempt in range(SEND_ATTEMPTS):
         try:

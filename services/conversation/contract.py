@@ -62,12 +62,15 @@ def id_problem(kind: str, value: str) -> str | None:
     )
 
 
+MESSAGE_TOO_LONG = f"The message is longer than {limits.MAX_MESSAGE_CHARS} characters."
+
+
 def message_problem(text: str) -> str | None:
     """Why the conversation refuses `text` as a message, or None if it takes it."""
     if not text.strip():
         return "The message is empty."
     if len(text) > limits.MAX_MESSAGE_CHARS:
-        return f"The message is longer than {limits.MAX_MESSAGE_CHARS} characters."
+        return MESSAGE_TOO_LONG
     if CONTROLS.search(text) or ESCAPES.search(text):
         return "The message contains control characters or terminal escapes; remove them."
     return None

@@ -1,1 +1,2 @@
-"""The orchestrator: the agent's conversation workflow, its LLM calls and local tools."""
+"""The orchestrator: the conversation workflows of every pattern and what they need
+(discovery, tool calls, circuit breakers, memory, activities), and its worker's parts."""

@@ -74,11 +74,8 @@ class AgentsConversation(Conversation):
             return self._failed(user_item, Answer.model_failed(root_message(exc), records, 1))
         self.items = self.memory.fold_items([dict(item) for item in result.to_input_list()])
         records.extend(self.calls_on_mcp_servers(result, catalog))
-        return Answer(
-            text=str(result.final_output or "(the model returned an empty answer)"),
-            tool_calls=records,
-            steps=len(result.raw_responses),
-        )
+        output = result.final_output
+        return Answer.final(str(output) if output else None, records, len(result.raw_responses))
 
     def function_tools(self, catalog: ToolCatalogResult) -> list[ToolRoute]:
         """The tools the agent calls as FunctionTools (through dagent's tool calls): all of them."""

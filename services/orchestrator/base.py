@@ -62,6 +62,11 @@ class Answer(BaseModel):
     error: bool = False
 
     @classmethod
+    def final(cls, text: str | None, tool_calls: list[ToolCallRecord], steps: int) -> Answer:
+        """The model's last word: the answer."""
+        return cls(text=text or "(the model returned an empty answer)", tool_calls=tool_calls, steps=steps)
+
+    @classmethod
     def out_of_steps(cls, tool_calls: list[ToolCallRecord]) -> Answer:
         return cls(
             text=f"I stopped after {MAX_STEPS} steps without reaching an answer; "

@@ -18,7 +18,12 @@ with workflow.unsafe.imports_passed_through():
         ToolRoute,
     )
     from services.failures import root_message
-    from services.orchestrator.activities import EndpointActivities, EndpointsQuery, McpListRequest
+    from services.orchestrator.activities import (
+        EndpointActivities,
+        EndpointsQuery,
+        McpCatalogActivities,
+        McpListRequest,
+    )
     from services.orchestrator.circuits import Circuits
     from services.teams import tools_of
     from services.toolservice.contract import ListToolsInput, ToolService
@@ -36,12 +41,11 @@ def local_routes() -> list[ToolRoute]:
 async def discover_mcp(circuits: Circuits, previous: ToolCatalogResult | None = None) -> ToolCatalogResult:
     """Local tools, and what the teams' MCP servers list (an activity: network I/O)."""
     asking, catalog = _behind_circuits(circuits, previous)
-    remote: ToolCatalogResult = await workflow.execute_local_activity(
-        "dagent.list_mcp_tools",
+    remote = await workflow.execute_local_activity_method(
+        McpCatalogActivities.list_mcp_tools,
         McpListRequest(teams=[team.name for team in asking]),
         start_to_close_timeout=timedelta(seconds=10),
         retry_policy=RetryPolicy(maximum_attempts=2),
-        result_type=ToolCatalogResult,
     )
     tools = [*catalog.tools, *remote.tools]
     for team in asking:
@@ -137,6 +141,6 @@ class ToolCatalogWorkflow:
     async def run(self, request: CatalogRequest | str) -> ToolCatalogResult:
         # dagent 0.1.0 passed the bare pattern name.
         pattern = request if isinstance(request, str) else request.pattern
-        if pattern == "mcp":
+        if pattern in topology.MCP_PATTERNS:
             return await discover_mcp(Circuits())
         return await discover(workflow.info().workflow_id, Circuits())

@@ -29,7 +29,7 @@ with workflow.unsafe.imports_passed_through():
         ToolCatalogResult,
         ToolRoute,
     )
-    from services.failures import causes, root_message
+    from services.failures import causes, root_message, unavailable
     from services.orchestrator.agents import AgentsConversation
     from services.orchestrator.base import ConversationInput
     from services.orchestrator.discovery import discover_mcp
@@ -119,7 +119,7 @@ class McpConversation(AgentsConversation):
             reason = root_message(error)
             if reached_no_server(error):
                 self.circuits.failed(team, workflow.now(), reason)
-                reason = f"The {team} service is unavailable: {reason}"
+                reason = unavailable(team, reason)
             return json.dumps({"error": reason})
 
         return failure

@@ -56,8 +56,7 @@ class NexusConversation(Conversation):
                 ChatMessage(role="assistant", content=response.content, tool_calls=response.tool_calls)
             )
             if not response.tool_calls:
-                text = response.content or "(the model returned an empty answer)"
-                answer = Answer(text=text, tool_calls=records, steps=step)
+                answer = Answer.final(response.content, records, step)
                 break
             results = await asyncio.gather(
                 *(caller.call(call.name, call.arguments, step, call.id) for call in response.tool_calls)

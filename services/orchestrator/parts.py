@@ -9,9 +9,9 @@ from collections.abc import Callable
 from typing import Any
 
 from services import topology
+from services.parts import WorkerParts
 from services.settings import DagentSettings
 from services.toolservice import mcp_token
-from services.worker import WorkerParts
 
 # Seconds an MCP session of the Agents SDK waits for the server.
 MCP_SESSION_TIMEOUT = 35
@@ -41,7 +41,7 @@ def worker_parts(settings: DagentSettings) -> WorkerParts:
 def client_options(settings: DagentSettings) -> dict[str, Any]:
     """Data converter and plugins of the orchestrator's client: the Agents SDK patterns
     run with the OpenAI Agents plugin, which brings its own (pydantic-aware) converter."""
-    if settings.pattern == "nexus":
+    if settings.pattern not in topology.AGENTS_SDK_PATTERNS:
         return {}
     # Quiet and offline: no trace export unless the user configured it.
     os.environ.setdefault("OPENAI_AGENTS_DISABLE_TRACING", "1")
@@ -53,7 +53,7 @@ def client_options(settings: DagentSettings) -> dict[str, Any]:
     plugin = OpenAIAgentsPlugin(
         model_params=model_activity_parameters(),
         model_provider=ConfiguredModelProvider(settings.model),
-        mcp_servers=mcp_server_factories(settings) if settings.pattern == "mcp" else None,
+        mcp_servers=mcp_server_factories(settings) if settings.pattern in topology.MCP_PATTERNS else None,
     )
     return {"data_converter": DataConverter.default, "plugins": [plugin]}
 

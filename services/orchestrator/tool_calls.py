@@ -16,9 +16,10 @@ from temporalio.exceptions import TimeoutError as TemporalTimeoutError
 
 with workflow.unsafe.imports_passed_through():
     from services.conversation.contract import Progress, ToolCallRecord, ToolRoute, Transport
-    from services.failures import is_outage, outage_message, root_message
+    from services.failures import is_outage, outage_message, root_message, unavailable
     from services.orchestrator.circuits import Circuits
     from services.orchestrator.memory import for_the_model
+    from services.tools import unknown_tool
     from services.toolservice import policy
     from services.toolservice.contract import ToolCall, ToolOutcome, ToolService
     from services.toolservice.workflows import run_tool
@@ -48,8 +49,7 @@ class ToolCaller:
         arguments = _arguments(arguments_json)
         route = self.routes.get(name)
         if route is None:
-            known = ", ".join(self.routes) or "none"
-            return _failed("?", name, "local", arguments, f"Tool '{name}' not found; known tools: {known}.")
+            return _failed("?", name, "local", arguments, unknown_tool(name, list(self.routes)))
         remote = route.transport != "local"
         refusal = self.circuits.refusal(route.service, workflow.now()) if remote else None
         if refusal is not None:
@@ -75,7 +75,7 @@ class ToolCaller:
             if remote and is_outage(exc):
                 reason = outage_message(exc, route.service)
                 self.circuits.failed(route.service, workflow.now(), reason)
-                reason = f"The {route.service} service is unavailable: {reason}"
+                reason = unavailable(route.service, reason)
             return _failed(route.service, name, route.transport, arguments, reason)
         if remote:
             self.circuits.succeeded(route.service)

@@ -7,7 +7,7 @@ import importlib
 
 from services import topology
 from services.teams import local
-from services.tools import Tool, ToolInputError
+from services.tools import Tool, ToolInputError, unknown_tool
 
 
 def _team_tools(team: str) -> list[Tool]:
@@ -28,8 +28,8 @@ def get_tool(name: str, team: str | None = None) -> Tool:
     """The tool called `name` (owned by `team`, if given), or ToolInputError listing the known ones."""
     tool = TOOLS.get(name)
     if tool is None or (team is not None and tool.team != team):
-        known = ", ".join(t.name for t in tools_of(team)) if team else ", ".join(TOOLS)
-        raise ToolInputError(f"Tool '{name}' not found; known tools: {known}.")
+        known = [t.name for t in tools_of(team)] if team else list(TOOLS)
+        raise ToolInputError(unknown_tool(name, known))
     return tool
 
 

@@ -11,6 +11,7 @@ from services.tools.base import (
     ToolInputError,
     ToolResult,
     ToolSchema,
+    unknown_tool,
 )
 from services.tools.results import is_failure_text, parse_result
 
@@ -25,4 +26,5 @@ __all__ = [
     "ToolSchema",
     "is_failure_text",
     "parse_result",
+    "unknown_tool",
 ]

@@ -30,6 +30,11 @@ class ToolInputError(ValueError):
 # The failure type a tool's refusal travels under: never retried, and never an outage.
 TOOL_INPUT_ERROR = ToolInputError.__name__
 
+
+def unknown_tool(name: str, known: list[str]) -> str:
+    return f"Tool '{name}' not found; known tools: {', '.join(known) or 'none'}."
+
+
 ToolResult = dict[str, Any]
 
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from services.parts import WorkerParts
 from services.settings import DagentSettings
 from services.toolservice.activities import ToolActivities
 from services.toolservice.handler import ToolServiceHandler
 from services.toolservice.workflows import ToolWorkflow
-from services.worker import WorkerParts
 
 
 def worker_parts(team: str, settings: DagentSettings) -> WorkerParts:
