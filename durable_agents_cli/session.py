@@ -10,7 +10,7 @@ from durable_agents_cli.stack import control
 from durable_agents_cli.stack.paths import StackPaths
 from durable_agents_cli.stack.state import StackState
 from services import temporal, topology
-from services.errors import DagentError, StackNotRunningError
+from services.errors import DagentError, StackNotRunningError, TemporalUnreachableError
 
 
 def check_id(kind: str, value: str | None) -> None:
@@ -34,8 +34,8 @@ async def connect_to_stack(home: Path) -> tuple[Client, StackState]:
             address=state.config.temporal_address,
             runtime=temporal.quiet_runtime(),
         )
-    except RuntimeError as exc:
+    except TemporalUnreachableError:
         raise StackNotRunningError(
-            f"Cannot reach Temporal at {state.config.temporal_address} ({exc}); check 'dagent status'."
+            f"Cannot reach Temporal at {state.config.temporal_address}; check 'dagent status'."
         ) from None
     return client, state

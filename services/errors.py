@@ -22,6 +22,10 @@ class StackNotRunningError(DagentError):
     """The command needs the stack, and it is not up."""
 
 
+class TemporalUnreachableError(StackNotRunningError):
+    """No Temporal server answers where dagent was told to look."""
+
+
 class StartupError(DagentError):
     """A component of the stack did not become ready."""
 

@@ -15,7 +15,7 @@ from temporalio.envconfig import ClientConfigProfile
 from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
 
 from services import topology
-from services.errors import ConfigError
+from services.errors import ConfigError, TemporalUnreachableError
 
 # Every payload of dagent is a pydantic model.
 DATA_CONVERTER = pydantic_data_converter
@@ -48,7 +48,8 @@ def external_address() -> str | None:
 
 
 async def connect(namespace: str, *, address: str | None = None, **kwargs: Any) -> Client:
-    """A client for `namespace`, on `address` or wherever Temporal's config points."""
+    """A client for `namespace`, on `address` or wherever Temporal's config points;
+    TemporalUnreachableError when nothing answers there."""
     config: dict[str, Any] = dict(_profile().to_client_connect_config())
     if address is not None:
         config["target_host"] = address
@@ -56,4 +57,10 @@ async def connect(namespace: str, *, address: str | None = None, **kwargs: Any) 
     config["namespace"] = namespace
     config["data_converter"] = DATA_CONVERTER
     config.update(kwargs)
-    return await Client.connect(**config)
+    try:
+        return await Client.connect(**config)
+    except RuntimeError as exc:  # the SDK's "Failed client connect: ..."
+        raise TemporalUnreachableError(
+            f"Cannot reach Temporal at {config['target_host']} ({exc}). Start the stack with "
+            "'dagent up', or point TEMPORAL_ADDRESS (or a temporal.toml profile) at your server."
+        ) from None

@@ -97,17 +97,22 @@ def build_worker(name: str, client: Client, parts: WorkerParts, task_queue: str 
 
 
 async def run_worker(
-    name: str, settings: DagentSettings, client: Client | None = None, task_queue: str | None = None
+    name: str,
+    settings: DagentSettings,
+    client: Client | None = None,
+    task_queue: str | None = None,
+    address: str | None = None,
 ) -> None:
     """Poll until SIGTERM/SIGINT, or until the supervisor that spawned us is gone.
 
-    `client` and `task_queue` default to the worker's own namespace and queue."""
+    `client` defaults to one on the worker's namespace at `address` (else where
+    Temporal's configuration points); `task_queue` to the worker's own queue."""
     parts = parts_for(name, settings)
     loop = asyncio.get_running_loop()
     if parts.warm_up is not None:
         _warm_up(loop, parts.warm_up)  # overlaps the connection to Temporal
     if client is None:
-        client = await connect_worker_client(name, settings)
+        client = await connect_worker_client(name, settings, address)
     worker = build_worker(name, client, parts, task_queue)
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -118,13 +118,24 @@ def test_without_session_the_last_one_is_resumed(chat_stack: Stack) -> None:
     again.expect(pexpect.EOF)
 
 
-def test_ctrl_c_stops_waiting_and_the_reply_shows_later_in_history(chat_stack: Stack) -> None:
-    chat = open_chat(chat_stack, "--new")
+def new_chat_after_a_turn(stack: Stack, question: str) -> pexpect.spawn:
+    """A chat on a new session that has answered `question` (a local tool) and shows its prompt."""
+    chat = open_chat(stack, "--new")
     chat.expect(PROMPT)
-    # A first turn: prompt_toolkit's prompt used to take dagent's Ctrl-C handler away.
-    chat.sendline("What is 2 + 3?")
+    chat.sendline(question)
     chat.expect("via local")
     chat.expect(PROMPT)
+    return chat
+
+
+def leave(chat: pexpect.spawn) -> None:
+    chat.sendline("/exit")
+    chat.expect(pexpect.EOF)
+
+
+def test_ctrl_c_stops_waiting_and_the_reply_shows_later_in_history(chat_stack: Stack) -> None:
+    # After a first turn: prompt_toolkit's prompt used to take dagent's Ctrl-C handler away.
+    chat = new_chat_after_a_turn(chat_stack, "What is 2 + 3?")
     chat.sendline("Get JIRA metrics for project DEMO-456")
     chat.expect("calling it.jira_metrics")
     chat.sendintr()
@@ -138,16 +149,11 @@ def test_ctrl_c_stops_waiting_and_the_reply_shows_later_in_history(chat_stack: S
             break
         assert time.monotonic() < deadline, f"the interrupted turn never showed in /history: {screen(chat)}"
         time.sleep(0.5)
-    chat.sendline("/exit")
-    chat.expect(pexpect.EOF)
+    leave(chat)
 
 
 def test_history_and_session_say_when_the_orchestrator_cannot_answer(chat_stack: Stack) -> None:
-    chat = open_chat(chat_stack, "--new")
-    chat.expect(PROMPT)
-    chat.sendline("What is 4 * 4?")
-    chat.expect("via local")
-    chat.expect(PROMPT)
+    chat = new_chat_after_a_turn(chat_stack, "What is 4 * 4?")
     orchestrator = chat_stack.component("orchestrator")["pid"]
     os.kill(orchestrator, signal.SIGSTOP)  # alive but silent
     try:
@@ -163,8 +169,7 @@ def test_history_and_session_say_when_the_orchestrator_cannot_answer(chat_stack:
     chat.sendline("/history")
     chat.expect("What is 4 \\* 4\\?")
     chat.expect(PROMPT)
-    chat.sendline("/exit")
-    chat.expect(pexpect.EOF)
+    leave(chat)
 
 
 def test_chat_without_a_stack_says_how_to_start_it(stack: Stack) -> None:

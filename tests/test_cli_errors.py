@@ -75,3 +75,10 @@ def test_status_and_down_when_nothing_runs(stack: Stack) -> None:
     down = stack.run("down")
     assert down.returncode == 0
     assert "not running" in down.stdout
+
+
+@pytest.mark.parametrize("command", [["worker", "it"], ["mcp", "serve", "finance", "--transport", "http"]])
+def test_a_component_without_temporal_says_so_in_one_line(stack: Stack, command: list[str]) -> None:
+    assert_clean_error(
+        stack.run(*command), f"Cannot reach Temporal at 127.0.0.1:{stack.temporal_port}", "dagent up"
+    )

@@ -7,6 +7,8 @@ import json
 import os
 import signal
 import socket
+import subprocess
+import sys
 import uuid
 from datetime import timedelta
 
@@ -14,9 +16,10 @@ import psutil
 import pytest
 from temporalio.client import Client
 
+from durable_agents_cli.stack.probes import worker_is_polling
 from durable_agents_cli.stack.processes import port_is_free
 from services import health, topology
-from tests.helpers import Stack, eventually
+from tests.helpers import Stack, eventually, free_port
 
 pytestmark = pytest.mark.stack
 
@@ -218,3 +221,29 @@ def test_a_session_stays_with_its_pattern(stack: Stack) -> None:
         ).stdout
     )
     assert "What is 2 + 2?" in again["answer"]
+
+
+def test_a_worker_run_by_hand_finds_the_stacks_temporal(stack: Stack) -> None:
+    stack.run("up", check=True)
+    # No TEMPORAL_ADDRESS, and a port setting that points nowhere: the stack's own
+    # state in DAGENT_HOME says where its server is.
+    env = dict(stack.env, DAGENT_TEMPORAL_PORT=str(free_port()))
+    extra = subprocess.Popen(
+        [sys.executable, "-m", "durable_agents_cli", "worker", "it"],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+
+        async def polling() -> bool:
+            return await worker_is_polling(await stack.client(), "it", extra.pid)
+
+        eventually(lambda: extra.poll() is not None or asyncio.run(polling()), timeout=60)
+        assert extra.poll() is None, extra.stderr.read() if extra.stderr else ""
+    finally:
+        extra.terminate()
+        _, stderr = extra.communicate(timeout=30)
+    assert extra.returncode == 0, stderr

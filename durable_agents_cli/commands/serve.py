@@ -10,8 +10,10 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
+from durable_agents_cli.stack.paths import StackPaths
+from durable_agents_cli.stack.state import read_config
 from services import topology
-from services.settings import load_settings
+from services.settings import DagentSettings, load_settings
 
 if TYPE_CHECKING:
     from typing import TypeAlias
@@ -37,6 +39,19 @@ def _configure_logging(level: str) -> None:
     )
 
 
+def temporal_address(settings: DagentSettings) -> str:
+    """Where the component finds Temporal: Temporal's own configuration if the user set
+    one (TEMPORAL_ADDRESS, a profile), else the server of the stack in DAGENT_HOME,
+    else the embedded server's port (DAGENT_TEMPORAL_PORT)."""
+    from services import temporal
+
+    configured = temporal.external_address()
+    if configured:
+        return configured
+    stack = read_config(StackPaths(settings.home))
+    return stack.temporal_address if stack else f"{topology.LOOPBACK}:{settings.temporal_port}"
+
+
 def worker(
     name: Annotated[WorkerName, typer.Argument(help="Which worker to run.")],
 ) -> None:
@@ -45,7 +60,7 @@ def worker(
     _configure_logging(settings.log_level)
     from services.worker import run_worker
 
-    asyncio.run(run_worker(name, settings))
+    asyncio.run(run_worker(name, settings, address=temporal_address(settings)))
 
 
 def mcp_serve(
@@ -67,7 +82,8 @@ def mcp_serve(
     _configure_logging(settings.log_level)
     from services.toolservice.mcp_server import serve
 
-    asyncio.run(serve(name, transport.value, port or settings.mcp_port(name), settings.home))
+    address = temporal_address(settings)
+    asyncio.run(serve(name, transport.value, port or settings.mcp_port(name), settings.home, address=address))
 
 
 def register(app: typer.Typer) -> None:

@@ -123,10 +123,17 @@ def build_server(team: topology.Team, client: Client, token: str | None) -> Fast
     return server
 
 
-async def serve(team_name: str, transport: str, port: int, home: Path, client: Client | None = None) -> None:
+async def serve(
+    team_name: str,
+    transport: str,
+    port: int,
+    home: Path,
+    client: Client | None = None,
+    address: str | None = None,
+) -> None:
     team = topology.TEAMS[team_name]
     if client is None:
-        client = await temporal.connect(team.namespace)
+        client = await temporal.connect(team.namespace, address=address)
     if transport == "stdio":
         await build_server(team, client, token=None).run_stdio_async(show_banner=False)
         return
