@@ -5,11 +5,13 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from typing import Annotated
 
 import typer
 
 from durable_agents_cli import console
 from durable_agents_cli.commands import agent, chat, serve, stack
+from services import __version__
 from services.errors import DagentError
 
 app = typer.Typer(
@@ -18,7 +20,28 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     rich_markup_mode="rich",
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+def _show_version(wanted: bool) -> None:
+    if wanted:
+        console.out.print(f"dagent {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_show_version, is_eager=True, help="Show dagent's version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Run durable AI agents on Temporal: one command brings up the whole stack."""
+
+
 stack.register(app)
 agent.register(app)
 chat.register(app)

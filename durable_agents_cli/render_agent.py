@@ -64,6 +64,18 @@ def ask_json(session: str, reply: Reply, elapsed: float) -> dict[str, Any]:
     }
 
 
+def ask_problem_json(session: str, message_id: str, problem: str) -> dict[str, Any]:
+    """What `ask --json` prints when there is no reply to show (the same keys, and why)."""
+    return {
+        "session": session,
+        "message_id": message_id,
+        "answer": None,
+        "error": True,
+        "problem": problem,
+        "tool_calls": [],
+    }
+
+
 def catalog_table(catalog: ToolCatalogResult) -> Table:
     table = Table(title="Tools")
     for column in ("service", "tool", "transport", "description", "parameters"):

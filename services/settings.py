@@ -21,6 +21,7 @@ Port = Annotated[int, Field(ge=1, le=65535)]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 
 ENV_PREFIX = "DAGENT_"
+DEFAULT_HOME = Path("~/.dagent")
 # Set by the supervisor on its children; a worker whose supervisor vanished stops by itself.
 SUPERVISOR_PID_ENV = "DAGENT_SUPERVISOR_PID"
 
@@ -36,7 +37,7 @@ class DagentSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
 
     home: Path = Field(
-        default=Path("~/.dagent"),
+        default=DEFAULT_HOME,
         description="State directory: Temporal's SQLite file, logs, pid and state files.",
     )
     temporal_port: Port = Field(
@@ -97,6 +98,12 @@ class DagentSettings(BaseSettings):
             if given is not None:
                 ports[team.name] = given
         return {**values, "mcp_ports": ports}
+
+    @field_validator("home", mode="before")
+    @classmethod
+    def _unset_when_empty(cls, value: Any) -> Any:
+        # DAGENT_HOME= (empty) means "not set", not the current directory.
+        return DEFAULT_HOME if isinstance(value, str) and not value.strip() else value
 
     @field_validator("home")
     @classmethod

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 from pathlib import Path
 
 import pytest
 
+from durable_agents_cli.stack.paths import StackPaths
+from services import __version__
 from tests.helpers import Stack
 
 pytestmark = pytest.mark.stack
@@ -82,3 +85,26 @@ def test_a_component_without_temporal_says_so_in_one_line(stack: Stack, command:
     assert_clean_error(
         stack.run(*command), f"Cannot reach Temporal at 127.0.0.1:{stack.temporal_port}", "dagent up"
     )
+
+
+def test_version(stack: Stack) -> None:
+    result = stack.run("--version")
+    assert result.returncode == 0
+    assert result.stdout.strip() == f"dagent {__version__}"
+
+
+def test_ask_json_without_a_stack_is_still_json(stack: Stack) -> None:
+    result = stack.run("ask", "What is 1 + 1?", "--json", "--session", "s1", "--message-id", "m1")
+    assert_clean_error(result, "dagent up")
+    problem = json.loads(result.stdout)
+    assert problem["error"] is True
+    assert (problem["session"], problem["message_id"], problem["answer"]) == ("s1", "m1", None)
+    assert "dagent up" in problem["problem"]
+
+
+def test_down_purge_forgets_the_chat_too(stack: Stack) -> None:
+    chat = StackPaths(stack.home).chat_dir
+    chat.mkdir(parents=True)
+    (chat / "last_session").write_text("abc123")
+    assert stack.run("down", "--purge").returncode == 0
+    assert not chat.exists()

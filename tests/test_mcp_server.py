@@ -21,7 +21,7 @@ from fastmcp.client.transports import StdioTransport
 from fastmcp.exceptions import ToolError
 from temporalio.client import Client
 
-from services import bootstrap, temporal, topology
+from services import __version__, bootstrap, temporal, topology
 from services.settings import DagentSettings
 from services.teams import tools_of
 from services.toolservice.contract import IDEMPOTENCY_META
@@ -73,6 +73,13 @@ async def test_tools_list_matches_the_registry(finance_mcp: str) -> None:
     for name, tool in expected.items():
         assert listed[name].description == tool.description
         assert listed[name].input_schema == tool.parameters_schema()
+
+
+async def test_the_server_names_itself_and_dagents_version(finance_mcp: str) -> None:
+    async with McpClient(finance_mcp, auth=TOKEN) as mcp:
+        info = mcp.server_info
+    assert info is not None
+    assert (info.name, info.version) == ("dagent-finance", __version__)
 
 
 async def test_tool_call_runs_a_workflow_in_the_team_namespace(finance_mcp: str) -> None:

@@ -4,12 +4,14 @@ no endless retries, no workflow stuck failing its tasks."""
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 
 import pytest
 
 from services import conversation
 from tests.conftest import Agent
+from tests.helpers import Stack
 
 pytestmark = pytest.mark.server
 
@@ -25,3 +27,13 @@ async def test_an_unusable_model_is_a_readable_reply(agent_workers: Agent) -> No
     again = await asyncio.wait_for(agent_workers.send(session, "hello"), 60)
     assert again.error
     assert len(await conversation.transcript(agent_workers.client, session)) == 2
+
+
+@pytest.mark.stack
+def test_ask_exits_non_zero_when_the_answer_is_an_error(stack: Stack) -> None:
+    stack.run("up", "--model", WORKER_MODEL, check=True)
+    result = stack.run("ask", "What is 125 * 8?", "--json")
+    assert result.returncode == 1, result.stdout + result.stderr
+    answer = json.loads(result.stdout)
+    assert answer["error"] is True
+    assert answer["answer"].startswith("The model could not answer")

@@ -58,3 +58,8 @@ def test_an_unparseable_variable_is_one_clear_error(monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("DAGENT_MCP_PORTS", "{not json")
     with pytest.raises(ConfigError, match="DAGENT_"):
         load_settings()
+
+
+def test_an_empty_home_means_the_default_not_the_current_directory(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DAGENT_HOME", "")
+    assert load_settings().home == Path("~/.dagent").expanduser()

@@ -83,17 +83,26 @@ def ask(
         return reply, loop.time() - started
 
     try:
-        reply, elapsed = asyncio.run(go())
-    except KeyboardInterrupt:
-        if not sending:
-            raise
-        raise StoppedWaitingError(f"Stopped waiting. {_kept(session_id, message_id)}") from None
+        try:
+            reply, elapsed = asyncio.run(go())
+        except KeyboardInterrupt:
+            if not sending:
+                raise
+            raise StoppedWaitingError(f"Stopped waiting. {_kept(session_id, message_id)}") from None
+    except DagentError as exc:
+        if as_json:  # a script reads JSON whatever happened
+            console.out.print_json(
+                json.dumps(render_agent.ask_problem_json(session_id, message_id, str(exc)))
+            )
+        raise
     if as_json:
         console.out.print_json(json.dumps(render_agent.ask_json(session_id, reply, elapsed)))
     else:
         console.out.print(render_agent.answer(reply, elapsed))
         if session is None:
             console.err.print(f"[dim]session {session_id}: continue with --session {session_id}[/]")
+    if reply.error:
+        raise typer.Exit(1)  # the answer says it failed: so does the exit code
 
 
 def _kept(session: str, message_id: str) -> str:

@@ -36,7 +36,7 @@ def chat(
     paths = StackPaths(settings.home)
     interactive = sys.stdin.isatty()
     _ensure_stack(paths, interactive)
-    last_file = paths.home / "chat" / "last_session"
+    last_file = paths.chat_dir / "last_session"
     resumed = session or (None if new else last_session(last_file))
     session_id = resumed or new_session_id()
 
@@ -52,7 +52,7 @@ def chat(
                 console.out.print("Your last session used another pattern; starting a new one.")
                 resumed, session_id = None, new_session_id()
         backend = TemporalChatBackend(client, state, session_id, last_file, settings.turns_per_run)
-        view = TerminalView(console.out, paths.home / "chat" / "input_history", interactive)
+        view = TerminalView(console.out, paths.chat_dir / "input_history", interactive)
         loop = ChatLoop(backend, view, time.monotonic)
         view.on_interrupt(loop.interrupt)
         await loop.run(show_history=resumed is not None)

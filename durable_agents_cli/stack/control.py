@@ -196,7 +196,8 @@ def down(paths: StackPaths, purge: bool = False) -> bool:
     for leftover in (paths.state_file,):
         leftover.unlink(missing_ok=True)
     if purge:
-        for directory in (paths.run_dir, paths.logs_dir, paths.data_dir):
+        # The chat's files too: its last session is gone with the database.
+        for directory in (paths.run_dir, paths.logs_dir, paths.data_dir, paths.chat_dir):
             shutil.rmtree(directory, ignore_errors=True)
         if paths.home.exists() and not any(paths.home.iterdir()):
             paths.home.rmdir()

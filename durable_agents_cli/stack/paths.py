@@ -26,6 +26,11 @@ class StackPaths:
         return self.home / "data"
 
     @property
+    def chat_dir(self) -> Path:
+        """The chat's own files: input history, the last session."""
+        return self.home / "chat"
+
+    @property
     def config_file(self) -> Path:
         """What the user asked for; written by `up`, read by the supervisor."""
         return self.run_dir / "stack.json"

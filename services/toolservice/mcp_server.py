@@ -26,7 +26,7 @@ from temporalio.client import Client, WorkflowFailureError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
-from services import limits, temporal, topology
+from services import __version__, limits, temporal, topology
 from services.errors import ConfigError
 from services.failures import root_message
 from services.teams import get_tool, tools_of
@@ -107,6 +107,7 @@ def _digest(key: str) -> str:
 def build_server(team: topology.Team, client: Client, token: str | None) -> FastMCP:
     server = FastMCP(
         name=f"dagent-{team.name}",
+        version=__version__,
         instructions=f"Tools of the {team.name} team, served by dagent.",
         auth=BearerToken(token) if token else None,
     )
