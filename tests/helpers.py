@@ -79,7 +79,8 @@ class Stack:
     ui_port: int = field(default_factory=free_port)
     it_mcp_port: int = field(default_factory=free_port)
     finance_mcp_port: int = field(default_factory=free_port)
-    extra_env: dict[str, str] = field(default_factory=dict)
+    # Added to the stack's environment; None removes a variable.
+    extra_env: dict[str, str | None] = field(default_factory=dict)
     pattern: str = "nexus"
 
     @property
@@ -95,8 +96,8 @@ class Stack:
             TEMPORAL_CONFIG_FILE=str(self.home / "no-temporal.toml"),
             COLUMNS="200",
         )
-        env.update(self.extra_env)
-        return env
+        env.update({k: v for k, v in self.extra_env.items() if v is not None})
+        return {k: v for k, v in env.items() if self.extra_env.get(k, "") is not None}
 
     def run(
         self, *args: str, timeout: float = 180.0, check: bool = False

@@ -84,7 +84,7 @@ def test_the_layers_hold() -> None:
     assert offenders("services", "durable_agents_cli") == []
     # The offline model is the LLM package's business only.
     assert offenders("services", "services.llm.offline", allowed_under="services/llm/") == []
-    assert offenders("durable_agents_cli", "services.llm") == []
+    assert offenders("durable_agents_cli", "services.llm.offline") == []
     # The CLI speaks to conversations through their contract, never the workflow code.
     assert offenders("durable_agents_cli", "services.orchestrator") == []
 

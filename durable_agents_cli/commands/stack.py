@@ -64,6 +64,8 @@ def up(
     settings = load_settings(model=model, temporal_port=temporal_port, ui_port=ui_port, **team_ports)
     from services import temporal  # only `up` needs the Temporal SDK
 
+    model_environment = check_model(settings.model)
+
     config = StackConfig(
         pattern=pattern,
         model=settings.model,
@@ -72,6 +74,7 @@ def up(
         ui_port=settings.ui_port,
         mcp_ports=settings.mcp_ports,
         external_address=temporal.external_address(),
+        model_environment=model_environment,
     )
     paths = StackPaths(settings.home)
     try:
@@ -88,6 +91,20 @@ def up(
         console.err.print(render.failure_panel(failure.component, failure.log_tail))
         raise typer.Exit(1) from None
     console.out.print(render.ready_summary(result.state, result.already_up))
+
+
+def check_model(model: str) -> str:
+    """Refuse a model no provider serves; warn when its key is missing. Returns the digest
+    of the provider's environment (empty for the built-in model, which needs none)."""
+    from services.llm import keys
+
+    if keys.is_builtin(model):
+        return ""
+    keys.provider_of(model)  # ConfigError: one line, nothing started
+    problem = keys.call_problem(model)
+    if problem:
+        console.warn(problem)
+    return keys.environment_digest(model)
 
 
 def down(

@@ -74,6 +74,11 @@ def up(paths: StackPaths, config: StackConfig, progress: Progress | None = None)
     running = read_state(paths) if supervisor_alive(paths) else None
     if running is not None and running.phase == "ready" and running.config.same_stack(config):
         return UpResult(running, already_up=True)
+    if running is not None and running.config.model_environment != config.model_environment:
+        # The supervisor and its children keep the environment they started with:
+        # a key set since reaches them only through a new supervisor.
+        down(paths)
+        running = None
 
     previous = read_config(paths)
     config = config.model_copy(update={"generation": (previous.generation + 1) if previous else 1})

@@ -28,6 +28,9 @@ class StackConfig(BaseModel):
     mcp_ports: dict[str, int]
     # None: dagent runs its own dev server on temporal_port.
     external_address: str | None = None
+    # A digest of the model provider's environment variables (never their values):
+    # the processes must start again to see a key set or changed since.
+    model_environment: str = ""
     # Bumped by every `up`, so it can tell its own request's outcome apart.
     generation: int = 0
 

@@ -71,6 +71,11 @@ class LlmActivities:
         load_litellm()
         import litellm
 
+        from services.llm.keys import call_problem
+
+        problem = call_problem(self.model)
+        if problem:  # LiteLLM would call a missing key a server error, and retry it
+            raise ApplicationError(problem, type=policy.LLM_CONFIG_ERROR, non_retryable=True)
         final_errors = tuple(getattr(litellm, name) for name in policy.FINAL_LITELLM_ERRORS)
         try:
             response: Any = await litellm.acompletion(

@@ -8,11 +8,13 @@ from typing import Any
 from agents import Model, ModelProvider, ModelResponse
 from agents.extensions.models.litellm_model import LitellmModel
 from openai.types.responses import ResponseFunctionToolCall, ResponseOutputMessage, ResponseOutputText
+from temporalio.exceptions import ApplicationError
 from temporalio.openai_agents import ModelActivityParameters
 
 from services import limits
 from services.llm import policy
 from services.llm.activity import cap_answer, cap_arguments, litellm_model
+from services.llm.keys import call_problem
 
 # What workflows put in Agent(model=...): a string, so the plugin routes the call
 # to this provider instead of silently defaulting to an OpenAI model.
@@ -32,6 +34,9 @@ class CappedLitellmModel(LitellmModel):
     pattern): an answer of megabytes would exceed Temporal's payload limit."""
 
     async def get_response(self, *args: Any, **kwargs: Any) -> ModelResponse:
+        problem = call_problem(self.model)
+        if problem:  # LiteLLM would call a missing key a server error, and retry it
+            raise ApplicationError(problem, type=policy.LLM_CONFIG_ERROR, non_retryable=True)
         response = await super().get_response(*args, **kwargs)
         calls = [item for item in response.output if isinstance(item, ResponseFunctionToolCall)]
         dropped = {id(item) for item in calls[limits.MAX_TOOL_CALLS :]}
