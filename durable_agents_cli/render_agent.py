@@ -44,7 +44,10 @@ def answer(reply: Reply, elapsed: float) -> RenderableType:
     parts: list[RenderableType] = [Markdown(reply.text)]
     for call in reply.tool_calls:
         parts.append(tool_line(call))
-    parts.append(Text(f"{elapsed * 1000:.0f} ms · {reply.steps} step(s)", style="dim"))
+    footer = f"{elapsed * 1000:.0f} ms · {reply.steps} step(s)"
+    if reply.unavailable:
+        footer += f" · partial: {', '.join(sorted(reply.unavailable))} unavailable"
+    parts.append(Text(footer, style="dim"))
     return Group(*parts)
 
 
@@ -54,6 +57,8 @@ def ask_json(session: str, reply: Reply, elapsed: float) -> dict[str, Any]:
         "message_id": reply.message_id,
         "answer": reply.text,
         "error": reply.error,
+        "partial": reply.partial,
+        "unavailable": reply.unavailable,
         "tool_calls": [call.model_dump() for call in reply.tool_calls],
         "timings": {
             "total_ms": round(elapsed * 1000, 1),

@@ -104,7 +104,12 @@ class Reply(BaseModel):
     started_at: datetime
     finished_at: datetime
     steps: int = 0
+    # The turn failed as a whole (the model could not answer).
     error: bool = False
+    # The answer may lack a part: a tool call failed, or a service was unavailable.
+    partial: bool = False
+    # Services the turn could not use, and why.
+    unavailable: dict[str, str] = Field(default_factory=dict)
 
 
 class TranscriptEntry(BaseModel):

@@ -8,6 +8,22 @@ from pydantic import BaseModel, Field
 
 # How a conversation summary names its first question; the offline model reads it back.
 SUMMARY_FIRST = "First question: "
+SUMMARY_OTHERS = "Other earlier questions: "
+# How the model is told which services it cannot use now, one "- service: why" line
+# each; the offline model reads it back.
+UNAVAILABLE_NOTE = "Services unavailable right now"
+
+
+def unavailable_note(unavailable: dict[str, str]) -> str | None:
+    """The system note that names the services the model cannot use, and why."""
+    if not unavailable:
+        return None
+    lines = [
+        f"{UNAVAILABLE_NOTE} (answer what you can, and say which part of the question you "
+        "cannot answer and why):"
+    ]
+    lines += [f"- {service}: {reason}" for service, reason in sorted(unavailable.items())]
+    return "\n".join(lines)
 
 
 class LlmToolCall(BaseModel):

@@ -32,7 +32,6 @@ with workflow.unsafe.imports_passed_through():
     from services.failures import root_message
     from services.llm.agents_model import WORKFLOW_MODEL_NAME
     from services.orchestrator.base import MAX_STEPS, Answer, Conversation, ConversationInput
-    from services.orchestrator.memory import SYSTEM_PROMPT
     from services.orchestrator.tool_calls import STEP_FAILURES, ToolCaller
 
 TURN_FAILURES = (AgentsException, AgentsWorkflowError, *STEP_FAILURES)
@@ -53,10 +52,9 @@ class AgentsConversation(Conversation):
         caller = ToolCaller(
             {route.name: route for route in catalog.tools}, self.circuits, self.show, message.id
         )
-        summary = self.memory.summary()
         agent: Agent[Any] = Agent(
             name="dagent",
-            instructions=SYSTEM_PROMPT + (f"\n\n{summary}" if summary else ""),
+            instructions=self.memory.instructions(catalog.unavailable),
             tools=[self._tool(route, caller, records) for route in self.function_tools(catalog)],
             mcp_servers=self.mcp_servers(),
             model=WORKFLOW_MODEL_NAME,

@@ -135,6 +135,7 @@ class Conversation:
             self.catalog = await self.discover_tools()
         answer = await self.answer(message, self.catalog)
         self.progress = Progress()
+        unavailable = {**self.catalog.unavailable, **self._open_circuits()}
         return Reply(
             message_id=message.id,
             text=answer.text,
@@ -143,7 +144,15 @@ class Conversation:
             finished_at=workflow.now(),
             steps=answer.steps,
             error=answer.error,
+            partial=bool(unavailable) or any(not call.ok for call in answer.tool_calls),
+            unavailable=unavailable,
         )
+
+    def _open_circuits(self) -> dict[str, str]:
+        """Each service whose circuit is open now, with the refusal its callers get."""
+        now = workflow.now()
+        refusals = {team: self.circuits.refusal(team, now) for team in topology.TEAMS}
+        return {team: refusal for team, refusal in refusals.items() if refusal}
 
     # -- messages in, replies out ----------------------------------------------
 

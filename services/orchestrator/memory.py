@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, Field
 
 from services import limits
-from services.llm.messages import SUMMARY_FIRST, ChatMessage
+from services.llm.messages import SUMMARY_FIRST, SUMMARY_OTHERS, ChatMessage, unavailable_note
 
 SYSTEM_PROMPT = (
     "You are dagent, a helpful assistant that answers with the tools you are given. "
@@ -76,12 +76,16 @@ class Memory(BaseModel):
         if questions:
             self.earlier_questions = [*self.earlier_questions, *questions][-limits.EARLIER_QUESTIONS_KEPT :]
 
-    def context(self) -> list[ChatMessage]:
-        messages = [ChatMessage(role="system", content=SYSTEM_PROMPT)]
-        summary = self.summary()
-        if summary:
-            messages.append(ChatMessage(role="system", content=summary))
-        return messages + self.window
+    def context(self, unavailable: dict[str, str] | None = None) -> list[ChatMessage]:
+        """What the model reads: the prompt, the summary, which services it cannot use now
+        (and why), then the window."""
+        notes = [SYSTEM_PROMPT, self.summary(), unavailable_note(unavailable or {})]
+        return [ChatMessage(role="system", content=note) for note in notes if note] + self.window
+
+    def instructions(self, unavailable: dict[str, str] | None = None) -> str:
+        """The same, as one text (the Agents SDK's instructions; the items are the window)."""
+        notes = [SYSTEM_PROMPT, self.summary(), unavailable_note(unavailable or {})]
+        return "\n\n".join(note for note in notes if note)
 
     def summary(self) -> str | None:
         if not self.earlier_questions:
@@ -89,7 +93,7 @@ class Memory(BaseModel):
         lines = ["Earlier in this conversation (no longer shown in full):"]
         if self.first_question:
             lines.append(f'{SUMMARY_FIRST}"{_line(self.first_question)}"')
-        lines.append("Other earlier questions: " + "; ".join(_line(q) for q in self.earlier_questions))
+        lines.append(SUMMARY_OTHERS + "; ".join(_line(q) for q in self.earlier_questions))
         return "\n".join(lines)
 
 

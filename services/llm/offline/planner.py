@@ -3,8 +3,9 @@
 Given the conversation and the tools on offer, it either asks for tool calls
 (several at once for a multi-part question) or, once tool results are in,
 writes the answer from them. It reuses the previous turn's tool for follow-ups
-("and for AAPL?"), answers memory questions from the conversation itself, and
-says what it can do when it cannot help. It never presents sample data as live.
+("and for AAPL?"), answers memory questions from the conversation itself, greets
+and thanks back, and says what it can do when it cannot help. It never presents
+sample data as live. Arithmetic in words and symbols is read by `arithmetic`.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from services.llm.messages import SUMMARY_FIRST
+from services.llm.messages import SUMMARY_FIRST, SUMMARY_OTHERS, UNAVAILABLE_NOTE
+from services.llm.offline import arithmetic
 from services.tools import is_failure_text, parse_result
 
 Message = dict[str, Any]
@@ -38,14 +40,51 @@ NOT_TICKERS = {
 KEY = re.compile(r"\b([A-Za-z][A-Za-z0-9]{1,9}-\d{1,7})\b")
 PROJECT = re.compile(r"\bproject\s+([A-Za-z][A-Za-z0-9]{1,9})\b", re.I)
 TICKER = re.compile(r"\$?\b([A-Z]{1,5}(?:\.[A-Z]{1,2})?)\b")
-MONEY = re.compile(
-    r"\$\s?([\d,]+(?:\.\d+)?)\s*(k|m)?\b|\b([\d,]+(?:\.\d+)?)\s*(k|m)?\s*(?:dollars|usd)\b", re.I
+STOCK_WORDS = re.compile(r"stock|share price|\bshares\b|\bprice\b|quote|ticker|trading", re.I)
+# When the weather is wanted is not where: "in London today" is London.
+TIME = re.compile(
+    r"\b(?:(?:for|on|at|in)\s+)?(?:right\s+now|now|today|tonight|tomorrow(?:\s+(?:morning|afternoon|"
+    r"evening|night))?|this\s+(?:morning|afternoon|evening|week(?:end)?)|in\s+the\s+(?:morning|afternoon|"
+    r"evening)|currently|at\s+(?:the\s+moment|present)|later(?:\s+today)?)\b",
+    re.I,
 )
-PERCENT = re.compile(r"(-?\d+(?:\.\d+)?)\s*(?:%|percent)", re.I)
-YEARS = re.compile(r"(\d+(?:\.\d+)?)\s*(?:years?|yrs?)\b", re.I)
-ARITHMETIC = re.compile(r"[-(]*\d[\d.,]*\s*(?:[-+*/%^x×÷]{1,2}\s*[-(]*\s*\d[\d.,]*\)*\s*)+\)*")
-CITY = re.compile(r"\b(?:in|for|at)\s+([A-Za-z][A-Za-z .'-]{1,40}?)\s*(?:[?!.,]|\band\b|$)", re.I)
+# Zero-width, so "interested in the weather in Paris" also tries "in Paris".
+PLACES = re.compile(r"\b(?:in|for|at)\s+(?=([A-Za-z][A-Za-z .,'&-]*))", re.I)
+LIST_SEPARATOR = re.compile(r"\s*(?:,|&|\band\b|\bor\b)\s*", re.I)
+NOT_PLACE = {
+    "my", "me", "you", "i", "what", "what's", "whats", "is", "are", "how", "stock", "stocks", "price",
+    "prices", "share", "shares", "ip", "address", "jira", "project", "roi", "weather", "temperature",
+    "forecast", "please", "tell", "get", "give", "show", "about", "it", "time", "metrics", "quote",
+}  # fmt: skip
 FOLLOW_UP = re.compile(r"^\s*(?:and|what about|how about|same for|and for|now)\b", re.I)
+# A question about the conversation itself ("what did I ask first?", "which tickers have I
+# asked about?", "remind me of my last question"), not any message that says "first" and
+# "question": the asking and the conversation must be the sentence's subject.
+MEMORY = re.compile(
+    r"\b(?:what|which)(?:\s+\w+){0,4}?\s+(?:(?:did|have|had)\s+i\s+(?:ask|say|type|mention)"
+    r"|i\s+(?:asked|said|typed|mentioned)\b|(?:was|were|is|are)\s+my\s+(?:\w+\s+){0,2}(?:question|message)s?\b)"
+    r"|\b(?:remind|repeat|tell)\s+(?:me\s+)?(?:of\s+|about\s+)?my\s+(?:\w+\s+){0,2}(?:question|message)s?\b",
+    re.I,
+)
+ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7,
+            "eighth": 8, "ninth": 9, "tenth": 10}  # fmt: skip
+ORDINAL = re.compile(rf"\b(?:({'|'.join(ORDINALS)})|(\d+)(?:st|nd|rd|th))\b", re.I)
+LATEST = re.compile(r"\b(last|latest|most recent|previous|before|earlier)\b", re.I)
+# "which tickers have I asked about?": what the user calls the things, what they are
+# called in the answer, and the tool argument that names them.
+RECALL = (
+    (r"tickers?|stocks?|shares|compan(?:y|ies)|symbols?", "tickers", "stock_price", "ticker"),
+    (r"cit(?:y|ies)|places?|locations?", "cities", "weather", "city"),
+    (r"projects?", "Jira projects", "jira_metrics", "project"),
+)
+GREETING_WORDS = {"hi", "hello", "hey", "hiya", "howdy", "greetings", "morning", "afternoon", "evening"}
+THANKS_WORDS = {"thanks", "thank", "thx", "ty", "cheers", "appreciated", "appreciate"}
+FAREWELL_WORDS = {"bye", "goodbye"}
+SOCIAL_FILLER = {
+    "you", "so", "much", "very", "a", "lot", "again", "there", "all", "good", "ok", "okay", "great", "cool",
+    "nice", "perfect", "awesome", "dagent", "oh", "that", "for", "the", "help", "it", "everyone", "really",
+    "many", "and", "now",
+}  # fmt: skip
 
 
 def plan(messages: list[Message], tools: list[dict[str, Any]]) -> Plan:
@@ -53,13 +92,19 @@ def plan(messages: list[Message], tools: list[dict[str, Any]]) -> Plan:
     last_user = _last_index(messages, "user")
     if last_user is None:
         return Plan(content=_help(available))
+    text = str(messages[last_user].get("content") or "")
     results = [m for m in messages[last_user + 1 :] if m.get("role") == "tool"]
     if results:
-        return Plan(content=_answer(messages[last_user + 1 :]))
-    text = str(messages[last_user].get("content") or "")
-    memory = _memory_answer(text, messages, last_user)
-    if memory:
-        return Plan(content=memory)
+        answer = _answer(messages[last_user + 1 :])
+        # A part of the question whose tool is not on offer is named, not dropped.
+        wanted = _intents(text) or _follow_up(text, messages, last_user)
+        missing = sorted({name for name, _ in wanted if name not in available})
+        if missing:
+            answer += "\n\n" + _unavailable(missing, _unavailable_services(messages))
+        return Plan(content=answer)
+    reply = _social(text, available) or _memory_answer(text, messages, last_user)
+    if reply:
+        return Plan(content=reply)
     calls = _intents(text)
     if not calls:
         calls = _follow_up(text, messages, last_user)
@@ -68,7 +113,7 @@ def plan(messages: list[Message], tools: list[dict[str, Any]]) -> Plan:
     missing = sorted({name for name, _ in calls if name not in available})
     calls = [(name, args) for name, args in calls if name in available]
     if missing and not calls:
-        return Plan(content=_unavailable(missing))
+        return Plan(content=_unavailable(missing, _unavailable_services(messages)))
     return Plan(tool_calls=calls)
 
 
@@ -78,26 +123,23 @@ def plan(messages: list[Message], tools: list[dict[str, Any]]) -> Plan:
 def _intents(text: str) -> list[tuple[str, dict[str, Any]]]:
     lower = text.lower()
     calls: list[tuple[str, dict[str, Any]]] = []
-    if re.search(r"\broi\b|return on investment|invest", lower):
-        roi = _roi_args(text)
-        if roi:
-            calls.append(("calculate_roi", roi))
+    roi = arithmetic.investment(text)
+    # An amount, a rate and a number of years are an investment question in any words
+    # ("put $1,000 in at 5% for 10 years"), with or without "ROI" or "invest".
+    if roi:
+        calls.append(("calculate_roi", roi))
     if re.search(r"\bip\b|ip address", lower):
         calls.append(("get_ip", {}))
     if "jira" in lower or KEY.search(text) or re.search(r"\bissues?\b", lower):
         project = _project(text)
         if project:
             calls.append(("jira_metrics", {"project": project}))
-    if re.search(r"stock|share price|\bprice\b|quote|ticker|trading", lower):
+    if STOCK_WORDS.search(text):
         calls.extend(("stock_price", {"ticker": t}) for t in _tickers(text))
     if re.search(r"weather|temperature|forecast|raining|sunny", lower):
-        city = _city(text)
-        if city:
-            calls.append(("weather", {"city": city}))
-    if not any(name == "calculate_roi" for name, _ in calls):
-        expression = _expression(text)
-        if expression:
-            calls.append(("calculator", {"expression": expression}))
+        calls.extend(("weather", {"city": city}) for city in _cities(text))
+    if not roi:
+        calls.extend(("calculator", {"expression": e}) for e in arithmetic.expressions(text))
     return calls
 
 
@@ -110,17 +152,15 @@ def _follow_up(text: str, messages: list[Message], last_user: int) -> list[tuple
     if name == "stock_price":
         return [("stock_price", {"ticker": t}) for t in _tickers(text)]
     if name == "weather":
-        city = _city(text) or _bare_phrase(text)
-        return [("weather", {"city": city})] if city else []
+        return [("weather", {"city": city}) for city in _cities(text) or _bare_places(text)]
     if name == "jira_metrics":
         project = _project(text) or next(iter(_tickers(text)), None)
         return [("jira_metrics", {"project": project})] if project else []
     if name == "calculate_roi" and FOLLOW_UP.search(text):
-        updated = {**args, **_roi_args(text, partial=True)}
+        updated = {**args, **arithmetic.investment(text, partial=True)}
         return [("calculate_roi", updated)] if updated != args else []
     if name == "calculator":
-        expression = _expression(text)
-        return [("calculator", {"expression": expression})] if expression else []
+        return [("calculator", {"expression": e}) for e in arithmetic.expressions(text)]
     if name == "get_ip" and FOLLOW_UP.search(text):
         return [("get_ip", {})]
     return []
@@ -129,31 +169,15 @@ def _follow_up(text: str, messages: list[Message], last_user: int) -> list[tuple
 def _previous_calls(messages: list[Message], before: int) -> list[tuple[str, dict[str, Any]]]:
     for message in reversed(messages[:before]):
         if message.get("role") == "assistant" and message.get("tool_calls"):
-            return [
-                (call["function"]["name"], parse_result(call["function"].get("arguments")))
-                for call in message["tool_calls"]
-            ]
+            return _calls_of(message)
     return []
 
 
-def _roi_args(text: str, partial: bool = False) -> dict[str, Any]:
-    args: dict[str, Any] = {}
-    money = MONEY.search(text)
-    if money:
-        amount, suffix = (
-            (money.group(1), money.group(2)) if money.group(1) else (money.group(3), money.group(4))
-        )
-        value = float(amount.replace(",", ""))
-        args["principal"] = value * {"k": 1e3, "m": 1e6}.get((suffix or "").lower(), 1)
-    rate = PERCENT.search(text)
-    if rate:
-        args["annual_rate_percent"] = float(rate.group(1))
-    years = YEARS.search(text)
-    if years:
-        args["years"] = float(years.group(1))
-    if partial or len(args) == 3:
-        return args
-    return {}
+def _calls_of(message: Message) -> list[tuple[str, dict[str, Any]]]:
+    return [
+        (call["function"]["name"], parse_result(call["function"].get("arguments")))
+        for call in message.get("tool_calls") or []
+    ]
 
 
 def _tickers(text: str) -> list[str]:
@@ -177,43 +201,137 @@ def _project(text: str) -> str | None:
     return project.group(1).upper() if project else None
 
 
-def _city(text: str) -> str | None:
-    match = CITY.search(text)
-    if not match:
-        return None
-    city = re.sub(r"^(?:the\s+)", "", match.group(1).strip(), flags=re.I)
-    return city.title() if city and city.lower() not in {"today", "now", "me"} else None
+def _cities(text: str) -> list[str]:
+    """The places after 'in' / 'for' / 'at': 'in Tokyo, Paris and New York' is three."""
+    text = TIME.sub(" ", text)
+    stock = bool(STOCK_WORDS.search(text))
+    for match in PLACES.finditer(text):
+        cities = _place_list(match.group(1), stock)
+        if cities:
+            return cities
+    return []
 
 
-def _bare_phrase(text: str) -> str | None:
-    """The thing named in 'and Tokyo?' / 'what about New York?'."""
-    stripped = FOLLOW_UP.sub("", text).strip(" ?!.")
+def _place_list(phrase: str, stock: bool = False) -> list[str]:
+    """The leading run of names in `phrase`, up to the first part that is not a place
+    ('London and my IP' is London; 'Paris and TSLA price' is Paris)."""
+    cities: list[str] = []
+    parts = LIST_SEPARATOR.split(phrase)
+    # "Paris, France" / "Portland, Oregon": one city and its region, not two places.
+    if len(parts) == 2 and "," in phrase and not re.search(r"\band\b|\bor\b|&", phrase, re.I):
+        parts = parts[:1]
+    for part in parts:
+        name = re.sub(
+            r"^(?:(?:also|then)\s+)?(?:(?:in|for|at)\s+)?(?:the\s+)?", "", part.strip(" .'-"), flags=re.I
+        )
+        words = name.lower().split()
+        if not words and not cities:
+            continue
+        # "in Paris and TSLA" when a price is asked for: the list has ended at a ticker.
+        ticker = bool(cities) and stock and name.isupper()
+        if not words or len(words) > 4 or NOT_PLACE.intersection(words) or ticker:
+            break
+        if name.title() not in cities:
+            cities.append(name.title())
+    return cities
+
+
+def _bare_places(text: str) -> list[str]:
+    """The places named in 'and Tokyo?' / 'what about New York and Paris tomorrow?'."""
+    stripped = TIME.sub(" ", FOLLOW_UP.sub("", text)).strip(" ?!.")
     stripped = re.sub(r"^(?:for|in|at)\s+", "", stripped, flags=re.I)
-    return stripped.title() if 0 < len(stripped) <= 40 else None
+    return _place_list(stripped) if 0 < len(stripped) <= 80 else []
 
 
-def _expression(text: str) -> str | None:
-    best = max((m.group(0).strip() for m in ARITHMETIC.finditer(text)), key=len, default="")
-    if not best or not re.search(r"\d\s*[-+*/%^x×÷]", best):
+def _social(text: str, available: set[str]) -> str | None:
+    """A reply to a message that is only a greeting, thanks or goodbye."""
+    kinds = set(re.findall(r"[a-z]+", text.lower().replace("'", ""))) - SOCIAL_FILLER
+    if not kinds or not kinds <= GREETING_WORDS | THANKS_WORDS | FAREWELL_WORDS:
         return None
-    return best.rstrip(" ,.")
+    if kinds & THANKS_WORDS:
+        return "You're welcome! Ask me anything else whenever you like."
+    if kinds & FAREWELL_WORDS:
+        return "Goodbye! Come back any time."
+    return "Hello! " + _help(available)
 
 
 def _memory_answer(text: str, messages: list[Message], last_user: int) -> str | None:
-    lower = text.lower()
-    if not re.search(r"\b(ask|asked|question)\b", lower):
+    if not MEMORY.search(text):
         return None
-    questions = [str(m.get("content")) for m in messages[:last_user] if m.get("role") == "user"]
+    questions, complete = _questions(messages, last_user)
+    for nouns, label, tool, argument in RECALL:
+        if re.search(rf"\b(?:which|what)\s+(?:\w+\s+)?(?:{nouns})\b", text, re.I):
+            named = _asked_about(messages, last_user, tool, argument)
+            scope = "in this conversation" if complete else "in the part of this conversation I remember"
+            if not named:
+                return f"You have not asked about any {label} {scope}."
+            return f"You have asked about these {label} {scope}: {', '.join(named)}."
     first = _summarised_first(messages) or (questions[0] if questions else None)
-    if re.search(r"\bfirst\b", lower):
-        if first is None:
-            return "This is your first question in this conversation."
-        return f'Your first question was: "{first}"'
-    if re.search(r"\b(last|previous|before|earlier)\b", lower):
+    ordinal = ORDINAL.search(text)
+    if ordinal:
+        number = ORDINALS[ordinal.group(1).lower()] if ordinal.group(1) else int(ordinal.group(2))
+        name = _ordinal(number)
+        if number == 1 and first is not None:
+            return f'Your first question was: "{first}"'
         if not questions:
-            return "You have not asked anything before this in this conversation."
-        return f'Your previous question was: "{questions[-1]}"'
-    return None
+            return "This is your first question in this conversation."
+        if not complete:
+            return f"Your {name} question is no longer in my memory: I keep the first and the latest ones."
+        if number > len(questions):
+            count = f"{len(questions)} question" + ("s" if len(questions) > 1 else "")
+            return f"You have asked only {count} before this one."
+        return f'Your {name} question was: "{questions[number - 1]}"'
+    latest = LATEST.search(text)
+    if not questions:
+        return "You have not asked anything before this in this conversation."
+    if latest:
+        word = "last" if latest.group(1).lower() in {"last", "latest", "most recent"} else "previous"
+        return f'Your {word} question was: "{questions[-1]}"'
+    lead = "So far you asked: " if complete else "Of what I still remember, you asked: "
+    return lead + "; ".join(f'"{q}"' for q in questions)
+
+
+def _questions(messages: list[Message], last_user: int) -> tuple[list[str], bool]:
+    """The questions before the current one, and whether that is all of them (a long
+    conversation's summary keeps only the first and the latest ones)."""
+    asked = [str(m.get("content")) for m in messages[:last_user] if m.get("role") == "user"]
+    earlier = _summarised_others(messages)
+    first = _summarised_first(messages)
+    if first is None and not earlier:
+        return asked, True
+    return [*earlier, *asked], bool(earlier) and earlier[0] == first
+
+
+def _asked_about(messages: list[Message], last_user: int, tool: str, argument: str) -> list[str]:
+    """The `argument`s of `tool` asked for so far: the earlier questions (for those that fell
+    out of the window) and the calls made (for follow-ups such as 'and for AAPL?')."""
+    summarised = [_summarised_first(messages) or "", *_summarised_others(messages)]
+    calls = [call for question in summarised for call in _intents(question)]
+    for message in messages[:last_user]:
+        if message.get("role") == "user":
+            calls += _intents(str(message.get("content") or ""))
+        calls += _calls_of(message) if message.get("role") == "assistant" else []
+    named: list[str] = []
+    for name, args in calls:
+        value = str(args.get(argument) or "")
+        if name == tool and value and value not in named:
+            named.append(value)
+    return named
+
+
+def _ordinal(number: int) -> str:
+    words = {value: word for word, value in ORDINALS.items()}
+    suffix = "th" if 10 <= number % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
+    return words.get(number, f"{number}{suffix}")
+
+
+def _summarised_others(messages: list[Message]) -> list[str]:
+    for message in messages:
+        content = str(message.get("content") or "")
+        if message.get("role") == "system" and SUMMARY_OTHERS in content:
+            line = content.split(SUMMARY_OTHERS, 1)[1].split("\n", 1)[0]
+            return [question.strip() for question in line.split("; ") if question.strip()]
+    return []
 
 
 def _summarised_first(messages: list[Message]) -> str | None:
@@ -299,8 +417,30 @@ def _help(available: set[str]) -> str:
     return "I'm the offline demo model, so I can only help with: " + "; ".join(offered) + "."
 
 
-def _unavailable(names: list[str]) -> str:
-    return f"The tools needed for that ({', '.join(names)}) are not available right now."
+def _unavailable(names: list[str], services: dict[str, str]) -> str:
+    """The part that cannot be answered, and why: the services the conversation said are
+    unavailable (the offline model cannot tell which of them owns a tool it was not given)."""
+    tools = ", ".join(f"`{name}`" for name in names)
+    why = "; ".join(f"{service}: {reason.rstrip('.')}" for service, reason in sorted(services.items()))
+    return f"I could not answer the part that needs {tools}: it is not available right now" + (
+        f" ({why})." if why else "."
+    )
+
+
+def _unavailable_services(messages: list[Message]) -> dict[str, str]:
+    """The services the system note names as unavailable, with why (`- finance: ...`)."""
+    services: dict[str, str] = {}
+    for message in messages:
+        content = str(message.get("content") or "")
+        if message.get("role") != "system" or UNAVAILABLE_NOTE not in content:
+            continue
+        note = content.split(UNAVAILABLE_NOTE, 1)[1]
+        for line in note.splitlines()[1:]:
+            if not line.startswith("- "):
+                break
+            service, _, reason = line[2:].partition(": ")
+            services[service] = reason
+    return services
 
 
 def _last_index(messages: list[Message], role: str) -> int | None:
