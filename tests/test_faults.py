@@ -201,18 +201,22 @@ def test_a_silent_service_opens_its_circuit_and_is_used_again_when_back(fault_st
 @pytest.mark.parametrize("fault_stack", PATTERNS, indirect=True)
 def test_a_multi_part_question_names_the_part_a_silent_service_could_not_answer(fault_stack: Stack) -> None:
     """A new conversation, Finance silent from the start: the IP is answered, the stock
-    price is named as what could not be answered and why, and the turn is partial."""
+    price is named as what could not be answered and why, and the turn is partial. (The
+    orchestrator may still know Finance's tools from a moment ago, and then tries the
+    call, which fails: either way the answer says so.)"""
     finance = fault_stack.component("finance-mcp" if fault_stack.pattern == "mcp" else "finance")
     os.kill(finance["pid"], signal.SIGSTOP)
     try:
         answer = Session(fault_stack).ask("TSLA price and my IP")
     finally:
         os.kill(finance["pid"], signal.SIGCONT)
-    assert [(c["tool"], c["ok"]) for c in answer["tool_calls"]] == [("get_ip", True)]
+    calls = [(c["tool"], c["ok"]) for c in answer["tool_calls"]]
+    assert calls in ([("get_ip", True)], [("get_ip", True), ("stock_price", False)]), calls
     assert "Your IP address is" in answer["answer"]
     assert "stock_price" in answer["answer"]
-    assert "finance" in answer["answer"].split("stock_price")[1]  # the part, then whose and why
-    assert "not available" in answer["answer"]
+    named = answer["answer"].split("stock_price")[1]  # the part, then whose and why
+    assert "finance" in named
+    assert "not available" in named or "unavailable" in named
     assert answer["partial"] is True
     assert answer["error"] is False
     assert set(answer["unavailable"]) == {"finance"}

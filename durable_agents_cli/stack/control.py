@@ -12,6 +12,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import psutil
+
 from durable_agents_cli.stack.components import components_for
 from durable_agents_cli.stack.paths import StackPaths
 from durable_agents_cli.stack.processes import (
@@ -74,7 +76,7 @@ def up(paths: StackPaths, config: StackConfig, progress: Progress | None = None)
     running = read_state(paths) if supervisor_alive(paths) else None
     if running is not None and running.phase == "ready" and running.config.same_stack(config):
         return UpResult(running, already_up=True)
-    if running is not None and running.config.model_environment != config.model_environment:
+    if running is not None and _supervisor_lacks_model_environment(running, config):
         # The supervisor and its children keep the environment they started with:
         # a key set since reaches them only through a new supervisor.
         down(paths)
@@ -106,6 +108,20 @@ def up(paths: StackPaths, config: StackConfig, progress: Progress | None = None)
         down(paths)
         raise StackStartError(failure)
     return UpResult(state, already_up=False)
+
+
+def _supervisor_lacks_model_environment(running: StackState, config: StackConfig) -> bool:
+    """Whether the model's provider variables (OPENAI_*) differ between this command's
+    environment (its digest is in `config`) and the running supervisor's."""
+    if not config.model_environment:  # the built-in model needs none
+        return False
+    from services.llm.keys import environment_digest
+
+    try:
+        environ = psutil.Process(running.supervisor_pid).environ()
+    except psutil.Error:
+        return False  # cannot tell: keep what runs
+    return environment_digest(config.model, environ) != config.model_environment
 
 
 def _ports_needed(

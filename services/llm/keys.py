@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
+from collections.abc import Mapping
 
 from services.errors import ConfigError
 from services.llm.offline import MODEL, PROVIDER
@@ -59,11 +60,12 @@ def call_problem(model: str) -> str | None:
     )
 
 
-def environment_digest(model: str) -> str:
-    """A digest of the provider's variables (OPENAI_*): it changes when a key is set or
-    replaced, and reveals nothing of it."""
+def environment_digest(model: str, environ: Mapping[str, str] | None = None) -> str:
+    """A digest of the provider's variables (OPENAI_*) in `environ` (default: this
+    process's): it changes when a key is set or replaced, and reveals nothing of it."""
     if is_builtin(model):
         return ""
     prefix = provider_of(model).upper() + "_"
-    relevant = sorted((name, value) for name, value in os.environ.items() if name.startswith(prefix))
+    variables = os.environ if environ is None else environ
+    relevant = sorted((name, value) for name, value in variables.items() if name.startswith(prefix))
     return hashlib.sha256(repr(relevant).encode()).hexdigest()[:16]
