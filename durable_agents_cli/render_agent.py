@@ -44,7 +44,7 @@ def answer(reply: Reply, elapsed: float) -> RenderableType:
     parts: list[RenderableType] = [Markdown(reply.text)]
     for call in reply.tool_calls:
         parts.append(tool_line(call))
-    footer = f"{elapsed * 1000:.0f} ms · {reply.steps} step(s)"
+    footer = f"{elapsed * 1000:.0f} ms · {reply.steps} step{'' if reply.steps == 1 else 's'}"
     if reply.unavailable:
         footer += f" · partial: {', '.join(sorted(reply.unavailable))} unavailable"
     parts.append(Text(footer, style="dim"))

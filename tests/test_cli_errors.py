@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -108,3 +111,27 @@ def test_down_purge_forgets_the_chat_too(stack: Stack) -> None:
     (chat / "last_session").write_text("abc123")
     assert stack.run("down", "--purge").returncode == 0
     assert not chat.exists()
+
+
+def test_ctrl_c_ends_logs_follow_with_130(stack: Stack) -> None:
+    paths = StackPaths(stack.home)
+    paths.ensure()
+    paths.log_file("orchestrator").write_text("worker orchestrator polling\n")
+    follow = subprocess.Popen(
+        [sys.executable, "-m", "durable_agents_cli", "logs", "orchestrator", "--follow"],
+        env=stack.env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert follow.stdout is not None
+        assert "worker orchestrator polling" in follow.stdout.readline()  # following now
+        follow.send_signal(signal.SIGINT)
+        _, stderr = follow.communicate(timeout=30)
+    finally:
+        if follow.poll() is None:
+            follow.kill()
+    assert follow.returncode == 130
+    assert "Traceback" not in stderr

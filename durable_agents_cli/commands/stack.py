@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import inspect
 import json
 from collections.abc import Callable
@@ -158,14 +157,14 @@ def logs_command(
         for line in tail(path, lines):
             console.out.print(line, markup=False, highlight=False, soft_wrap=True)
     if follow:
-        with contextlib.suppress(KeyboardInterrupt):
-            logs.follow(
-                files,
-                lambda c, line: console.out.print(
-                    f"{c} | {line}" if many else line, markup=False, highlight=False, soft_wrap=True
-                ),
-                shown,
-            )
+        # Until Ctrl-C, which exits 130 like any interrupted command.
+        logs.follow(
+            files,
+            lambda c, line: console.out.print(
+                f"{c} | {line}" if many else line, markup=False, highlight=False, soft_wrap=True
+            ),
+            shown,
+        )
 
 
 def register(app: typer.Typer) -> None:
