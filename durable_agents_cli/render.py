@@ -12,6 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from durable_agents_cli.stack.state import ComponentStatus, StackState
+from services import __version__
 
 STATE_STYLE = {"starting": "yellow", "running": "green", "crashed": "bold red", "stopped": "dim"}
 
@@ -68,6 +69,7 @@ def failure_panel(component: str | None, log_tail: list[str]) -> RenderableType:
 def status_json(state: StackState | None, reachable: bool, address: str | None) -> dict[str, Any]:
     """The stable, scriptable shape of `dagent status --json`."""
     return {
+        "version": __version__,
         "up": state is not None and state.phase == "ready",
         "pattern": state.config.pattern if state else None,
         "model": state.config.model if state else None,

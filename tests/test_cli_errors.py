@@ -135,3 +135,7 @@ def test_ctrl_c_ends_logs_follow_with_130(stack: Stack) -> None:
             follow.kill()
     assert follow.returncode == 130
     assert "Traceback" not in stderr
+
+
+def test_status_json_names_the_version(stack: Stack) -> None:
+    assert stack.status()["version"] == __version__

@@ -12,7 +12,7 @@ import pytest
 from durable_agents_cli.stack.components import ComponentSpec, Probe
 from durable_agents_cli.stack.paths import StackPaths
 from durable_agents_cli.stack.state import StackConfig
-from durable_agents_cli.stack.supervisor import BACKOFF_MAX, CRASH_LIMIT, Child, Supervisor
+from durable_agents_cli.stack.supervisor import BACKOFF_MAX, CRASH_LIMIT, Child, Supervisor, how_it_ended
 
 # Above Linux's largest pid (2**22): no signal or lookup can reach a real process.
 FAKE_PIDS = iter(range(2**22 + 1, 2**22 + 1000))
@@ -104,3 +104,9 @@ async def test_crashes_an_hour_apart_are_each_a_first_crash(tmp_path: Path) -> N
 
     assert len(set(waits)) == 1  # the backoff never grew
     assert "gave up" not in child.status.detail
+
+
+def test_an_exit_is_told_in_words() -> None:
+    assert how_it_ended(-9) == "killed by SIGKILL"
+    assert how_it_ended(-15) == "killed by SIGTERM"
+    assert how_it_ended(3) == "exited with code 3"

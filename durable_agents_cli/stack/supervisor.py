@@ -304,8 +304,8 @@ class Supervisor:
                     f"see 'dagent logs {child.spec.name}'",
                 )
                 return
-            self.mark_crashed(child, f"exited with code {code}; restarting in {delay:.1f} s")
-            logger.warning("%s exited with code %s; restarting in %.1f s", child.spec.name, code, delay)
+            self.mark_crashed(child, f"{how_it_ended(code)}; restarting in {delay:.1f} s")
+            logger.warning("%s %s; restarting in %.1f s", child.spec.name, how_it_ended(code), delay)
             await self.sleep(delay)
             child.status.restarts += 1
             try:
@@ -355,6 +355,16 @@ class Supervisor:
         self.state.phase = "stopped"
         self.publish()
         logger.info("supervisor stopped")
+
+
+def how_it_ended(code: int) -> str:
+    """A child's exit status in words: a negative code is the signal that killed it."""
+    if code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exited with code {code}"
 
 
 def restart_delay(recent_crashes: int) -> float | None:
