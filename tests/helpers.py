@@ -70,6 +70,11 @@ def eventually(check: Callable[[], Any], timeout: float = 20.0, interval: float 
     raise AssertionError(f"condition not met within {timeout} s; last value: {value!r}")
 
 
+def dagent_argv(*args: str) -> list[str]:
+    """The real CLI, as a user runs it, in this interpreter's environment."""
+    return [sys.executable, "-m", "durable_agents_cli", *args]
+
+
 @dataclass
 class Stack:
     """A dagent stack under a temporary DAGENT_HOME, driven through the real CLI."""
@@ -103,7 +108,7 @@ class Stack:
         self, *args: str, timeout: float = 180.0, check: bool = False
     ) -> subprocess.CompletedProcess[str]:
         result = subprocess.run(
-            [sys.executable, "-m", "durable_agents_cli", *args],
+            dagent_argv(*args),
             env=self.env,
             capture_output=True,
             text=True,
@@ -116,6 +121,18 @@ class Stack:
                 f"dagent {' '.join(args)} exited {result.returncode}\n{result.stdout}\n{result.stderr}"
             )
         return result
+
+    def start(self, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+        """`dagent ARGS` in the background (text pipes), in this stack's environment
+        with `env` on top; the caller waits for it or ends it."""
+        return subprocess.Popen(
+            dagent_argv(*args),
+            env={**self.env, **(env or {})},
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
 
     @contextlib.contextmanager
     def up(self) -> Iterator[Stack]:

@@ -14,7 +14,6 @@ import os
 import re
 import signal
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -30,7 +29,7 @@ from services.teams import registry
 from services.tools import Tool, ToolInput
 from services.toolservice.activities import ToolActivities
 from services.toolservice.contract import ToolCall
-from tests.helpers import Stack, eventually
+from tests.helpers import Stack, dagent_argv, eventually
 
 CATALOGUE = Path(__file__).parent.parent / "docs" / "bad-inputs.md"
 
@@ -47,7 +46,7 @@ def clean_failure(result: subprocess.CompletedProcess[str], *needles: str, code:
 
 def run_with_stdin(stack: Stack, data: bytes, *args: str) -> subprocess.CompletedProcess[str]:
     done = subprocess.run(
-        [sys.executable, "-m", "durable_agents_cli", *args],
+        dagent_argv(*args),
         env=stack.env,
         input=data,
         capture_output=True,
@@ -187,15 +186,7 @@ def test_ask_timeout_is_one_line_and_the_message_is_answered_later(running: Stac
 @pytest.mark.stack
 def test_ctrl_c_during_ask_is_one_line_and_the_message_is_answered_later(running: Stack) -> None:
     with silent_orchestrator(running):
-        argv = ["ask", "What is 7 * 7?", "--session", "impatient", "--message-id", "m-49"]
-        ask = subprocess.Popen(
-            [sys.executable, "-m", "durable_agents_cli", *argv],
-            env=running.env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        ask = running.start("ask", "What is 7 * 7?", "--session", "impatient", "--message-id", "m-49")
         try:
             # Interrupt once the message is with Temporal: the session's workflow exists.
             eventually(lambda: conversation_exists(running, "impatient"), timeout=60)

@@ -7,7 +7,6 @@ import os
 import signal
 import stat
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -20,7 +19,6 @@ pytestmark = pytest.mark.stack
 
 
 def assert_clean_error(result: object, *needles: str) -> None:
-    import subprocess
 
     assert isinstance(result, subprocess.CompletedProcess)
     assert result.returncode != 0, result.stdout
@@ -117,14 +115,7 @@ def test_ctrl_c_ends_logs_follow_with_130(stack: Stack) -> None:
     paths = StackPaths(stack.home)
     paths.ensure()
     paths.log_file("orchestrator").write_text("worker orchestrator polling\n")
-    follow = subprocess.Popen(
-        [sys.executable, "-m", "durable_agents_cli", "logs", "orchestrator", "--follow"],
-        env=stack.env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    follow = stack.start("logs", "orchestrator", "--follow")
     try:
         assert follow.stdout is not None
         assert "worker orchestrator polling" in follow.stdout.readline()  # following now

@@ -18,7 +18,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -62,16 +61,8 @@ class Session:
     def start(self, question: str) -> subprocess.Popen[str]:
         message_id = uuid.uuid4().hex
         self.sent.append(message_id)
-        return subprocess.Popen(
-            [
-                *(sys.executable, "-m", "durable_agents_cli", "ask", question, "--json"),
-                *("--session", self.id, "--message-id", message_id, "--timeout", "120"),
-            ],
-            env=self.stack.env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            stdin=subprocess.DEVNULL,
-            text=True,
+        return self.stack.start(
+            *("ask", question, "--json", "--session", self.id, "--message-id", message_id, "--timeout", "120")
         )
 
     def finish(self, process: subprocess.Popen[str]) -> dict[str, Any]:

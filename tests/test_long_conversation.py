@@ -11,7 +11,6 @@ import asyncio
 import json
 import statistics
 import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -20,7 +19,7 @@ from typing import Any
 import pytest
 
 from services.conversation import workflow_id
-from tests.helpers import Stack
+from tests.helpers import Stack, dagent_argv
 
 pytestmark = [pytest.mark.stack, pytest.mark.long]
 
@@ -47,7 +46,7 @@ def long_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
 def ask(stack: Stack, session: str, question: str) -> dict[str, Any]:
     result = subprocess.run(
-        [sys.executable, "-m", "durable_agents_cli", "ask", question, "--json", "--session", session],
+        dagent_argv("ask", question, "--json", "--session", session),
         env=stack.env,
         capture_output=True,
         text=True,

@@ -7,8 +7,6 @@ import json
 import os
 import signal
 import socket
-import subprocess
-import sys
 import uuid
 from datetime import timedelta
 
@@ -227,15 +225,7 @@ def test_a_worker_run_by_hand_finds_the_stacks_temporal(stack: Stack) -> None:
     stack.run("up", check=True)
     # No TEMPORAL_ADDRESS, and a port setting that points nowhere: the stack's own
     # state in DAGENT_HOME says where its server is.
-    env = dict(stack.env, DAGENT_TEMPORAL_PORT=str(free_port()))
-    extra = subprocess.Popen(
-        [sys.executable, "-m", "durable_agents_cli", "worker", "it"],
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    extra = stack.start("worker", "it", env={"DAGENT_TEMPORAL_PORT": str(free_port())})
     try:
 
         async def polling() -> bool:

@@ -46,9 +46,9 @@ def load_litellm() -> None:
 
 def litellm_model(model: str) -> str:
     """The LiteLLM model string for a dagent model setting ('offline' is the built-in one)."""
-    from services.llm.offline import MODEL, PROVIDER
+    from services.llm.offline import MODEL, is_builtin
 
-    return MODEL if model in (PROVIDER, MODEL) else model
+    return MODEL if is_builtin(model) else model
 
 
 def cap_answer(text: str) -> str:

@@ -9,14 +9,12 @@ import os
 from collections.abc import Mapping
 
 from services.errors import ConfigError
-from services.llm.offline import MODEL, PROVIDER
+from services.llm.offline import is_builtin
+
+__all__ = ["call_problem", "environment_digest", "is_builtin", "provider_of"]
 
 # Variables that name a credential, as LiteLLM reports them missing (OLLAMA_API_BASE is not one).
 CREDENTIAL_SUFFIXES = ("_KEY", "_TOKEN", "_SECRET")
-
-
-def is_builtin(model: str) -> bool:
-    return model in (PROVIDER, MODEL)
 
 
 def provider_of(model: str) -> str:

@@ -6,6 +6,11 @@ PROVIDER = "offline"
 MODEL = f"{PROVIDER}/dagent-planner"
 
 
+def is_builtin(model: str) -> bool:
+    """Whether a model setting names the offline model ('offline' or its LiteLLM string)."""
+    return model in (PROVIDER, MODEL)
+
+
 def register() -> None:
     """Make `offline/...` model strings resolve to the planner (idempotent; imports LiteLLM)."""
     from services.llm.offline.model import register as register_provider
@@ -13,4 +18,4 @@ def register() -> None:
     register_provider()
 
 
-__all__ = ["MODEL", "PROVIDER", "register"]
+__all__ = ["MODEL", "PROVIDER", "is_builtin", "register"]
