@@ -27,6 +27,12 @@ MAX_ANSWER_CHARS = 64_000
 MAX_ARGUMENT_CHARS = 8_000
 MAX_TOOL_CALLS = 16
 
+# -- the model ---------------------------------------------------------------------
+# Seconds one model call may take, its retries and a provider's rate-limit waits
+# included (DAGENT_MODEL_TIMEOUT); a model silent that long ends the turn.
+DEFAULT_MODEL_TIMEOUT = 60.0
+MAX_MODEL_TIMEOUT = 600.0
+
 # -- tools -----------------------------------------------------------------------
 MAX_TOOL_ARGUMENTS_CHARS = 4_000
 # A result travels in the tool workflow's history, the Nexus completion and the transcript.

@@ -58,6 +58,13 @@ class DagentSettings(BaseSettings):
         min_length=1,
         description="LiteLLM model string; 'offline' is the built-in deterministic model.",
     )
+    model_timeout: float = Field(
+        default=limits.DEFAULT_MODEL_TIMEOUT,
+        ge=1,
+        le=limits.MAX_MODEL_TIMEOUT,
+        description="Seconds one model call may take, its retries and a provider's rate-limit waits "
+        "included; a model silent that long ends the turn with a reply that says so.",
+    )
     pattern: topology.Pattern = Field(
         default=topology.DEFAULT_PATTERN,
         description="Agent pattern the orchestrator runs (set by `dagent up --pattern`).",

@@ -102,11 +102,12 @@ class Agent:
 async def agent_workers(request: pytest.FixtureRequest, dev_server: str) -> AsyncIterator[Agent]:
     """The orchestrator, IT and Finance workers, in this process, on the real dev server,
     once per agent pattern; they stop at the end of the module. A module may set
-    `WORKER_MODEL` to run them with another model."""
+    `WORKER_MODEL` to run them with another model, and `WORKER_SETTINGS` for more."""
     base = await temporal.connect(topology.ORCHESTRATOR_NAMESPACE, address=dev_server)
     await bootstrap.ensure_topology(base)
     model = getattr(request.module, "WORKER_MODEL", "offline")
-    settings = DagentSettings(model=model, pattern=request.param)
+    extra = getattr(request.module, "WORKER_SETTINGS", {})
+    settings = DagentSettings(model=model, pattern=request.param, **extra)
     tasks = []
     for name in topology.WORKERS:
         client = await connect_worker_client(name, settings, address=dev_server)

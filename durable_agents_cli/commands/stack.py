@@ -16,7 +16,7 @@ from durable_agents_cli.stack import control, logs
 from durable_agents_cli.stack.paths import StackPaths
 from durable_agents_cli.stack.processes import address_accepts, tail
 from durable_agents_cli.stack.state import StackConfig, StackState, read_state
-from services import topology
+from services import limits, topology
 from services.settings import load_settings, team_port_flag
 
 
@@ -53,6 +53,14 @@ def up(
         str | None,
         typer.Option(help="LiteLLM model string; default 'offline' (env DAGENT_MODEL).", show_default=False),
     ] = None,
+    model_timeout: Annotated[
+        float | None,
+        typer.Option(
+            help="Seconds one model call may take, retries included; default "
+            f"{limits.DEFAULT_MODEL_TIMEOUT:g} (env DAGENT_MODEL_TIMEOUT).",
+            show_default=False,
+        ),
+    ] = None,
     temporal_port: Annotated[
         int | None, _port_option("the Temporal gRPC server", "DAGENT_TEMPORAL_PORT")
     ] = None,
@@ -60,7 +68,9 @@ def up(
     **team_ports: int | None,
 ) -> None:
     """Start Temporal, the workers (and MCP servers) in the background; return when all are ready."""
-    settings = load_settings(model=model, temporal_port=temporal_port, ui_port=ui_port, **team_ports)
+    settings = load_settings(
+        model=model, model_timeout=model_timeout, temporal_port=temporal_port, ui_port=ui_port, **team_ports
+    )
     from services import temporal  # only `up` needs the Temporal SDK
 
     model_environment = check_model(settings.model)
@@ -68,6 +78,7 @@ def up(
     config = StackConfig(
         pattern=pattern,
         model=settings.model,
+        model_timeout=settings.model_timeout,
         log_level=settings.log_level,
         temporal_port=settings.temporal_port,
         ui_port=settings.ui_port,

@@ -80,6 +80,7 @@ def components_for(config: StackConfig, paths: StackPaths) -> list[ComponentSpec
             # Only the orchestrator depends on these, so only it restarts when they change.
             env["DAGENT_PATTERN"] = config.pattern
             env["DAGENT_MODEL"] = config.model
+            env["DAGENT_MODEL_TIMEOUT"] = f"{config.model_timeout:g}"
             for team in topology.TEAMS.values():
                 env[team.mcp_port_variable] = str(config.mcp_ports[team.name])
         specs.append(

@@ -12,7 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ValidationError, model_validator
 
 from durable_agents_cli.stack.paths import StackPaths, write_atomic
-from services import topology
+from services import limits, topology
 
 ComponentState = Literal["starting", "running", "crashed", "stopped"]
 Phase = Literal["starting", "ready", "failed", "stopping", "stopped"]
@@ -21,6 +21,8 @@ Phase = Literal["starting", "ready", "failed", "stopping", "stopped"]
 class StackConfig(BaseModel):
     pattern: topology.Pattern
     model: str
+    # Seconds one model call may take (DAGENT_MODEL_TIMEOUT).
+    model_timeout: float = limits.DEFAULT_MODEL_TIMEOUT
     log_level: str
     temporal_port: int
     ui_port: int

@@ -13,10 +13,9 @@ import threading
 from typing import Any
 
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
 
 from services import limits
-from services.llm import policy
+from services.llm.call import bounded, empty
 from services.llm.messages import LlmRequest, LlmResponse, LlmToolCall
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
@@ -63,45 +62,31 @@ def cap_arguments(text: str) -> str:
 
 
 class LlmActivities:
-    def __init__(self, model: str) -> None:
+    def __init__(self, model: str, budget: float = limits.DEFAULT_MODEL_TIMEOUT) -> None:
         self.model = model
+        self.budget = budget
 
     @activity.defn(name="dagent.call_llm")
     async def call_llm(self, request: LlmRequest) -> LlmResponse:
         load_litellm()
         import litellm
 
-        from services.llm.keys import call_problem
-
-        problem = call_problem(self.model)
-        if problem:  # LiteLLM would call a missing key a server error, and retry it
-            raise ApplicationError(problem, type=policy.LLM_CONFIG_ERROR, non_retryable=True)
-        final_errors = tuple(getattr(litellm, name) for name in policy.FINAL_LITELLM_ERRORS)
-        try:
-            response: Any = await litellm.acompletion(
+        async def complete(seconds_left: float) -> Any:
+            response = await litellm.acompletion(
                 model=litellm_model(self.model),
                 messages=[m.to_openai() for m in request.messages],
                 tools=request.tools or None,
-                timeout=policy.REQUEST_TIMEOUT.total_seconds(),
+                timeout=seconds_left,
+                # Temporal retries, within the budget and as the provider asks.
+                max_retries=0,
+                num_retries=0,
             )
-        except final_errors as exc:
-            raise ApplicationError(
-                f"The model '{self.model}' refused the request: {_reason(exc)}",
-                type=policy.LLM_CONFIG_ERROR,
-                non_retryable=True,
-            ) from None
-        except litellm.exceptions.APIConnectionError as exc:
-            if "LLM Provider NOT provided" in str(exc) or "not supported" in str(exc):
-                raise ApplicationError(
-                    f"'{self.model}' is not a model LiteLLM knows: {_reason(exc)}",
-                    type=policy.LLM_CONFIG_ERROR,
-                    non_retryable=True,
-                ) from None
-            raise
-        choices = getattr(response, "choices", None) or []
-        if not choices:
-            raise ApplicationError(f"The model '{self.model}' returned no answer (no choices).")
-        message = choices[0].message
+            if not getattr(response, "choices", None):
+                raise empty(self.model)
+            return response
+
+        response = await bounded(self.model, self.budget, complete)
+        message = response.choices[0].message
         calls = [
             LlmToolCall(
                 id=str(call.id or f"call_{n}"),
@@ -112,7 +97,3 @@ class LlmActivities:
         ]
         content = cap_answer(message.content) if message.content else message.content
         return LlmResponse(content=content, tool_calls=calls[: limits.MAX_TOOL_CALLS], model=self.model)
-
-
-def _reason(exc: Exception) -> str:
-    return limits.one_line(str(exc) or type(exc).__name__)

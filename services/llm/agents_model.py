@@ -5,16 +5,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from agents import Model, ModelProvider, ModelResponse
+from agents import Model, ModelProvider, ModelResponse, ModelSettings
 from agents.extensions.models.litellm_model import LitellmModel
+from litellm.types.utils import ModelResponse as LitellmResponse
 from openai.types.responses import ResponseFunctionToolCall, ResponseOutputMessage, ResponseOutputText
-from temporalio.exceptions import ApplicationError
 from temporalio.openai_agents import ModelActivityParameters
 
 from services import limits
 from services.llm import policy
 from services.llm.activity import cap_answer, cap_arguments, litellm_model
-from services.llm.keys import call_problem
+from services.llm.call import bounded, empty
 
 # What workflows put in Agent(model=...): a string, so the plugin routes the call
 # to this provider instead of silently defaulting to an OpenAI model.
@@ -22,22 +22,34 @@ WORKFLOW_MODEL_NAME = "dagent-configured-model"
 
 
 class ConfiguredModelProvider(ModelProvider):
-    def __init__(self, model: str) -> None:
-        self.model = litellm_model(model)
+    def __init__(self, model: str, budget: float = limits.DEFAULT_MODEL_TIMEOUT) -> None:
+        self.model = model
+        self.budget = budget
 
     def get_model(self, model_name: str | None) -> Model:
-        return CappedLitellmModel(model=self.model)
+        return BoundedLitellmModel(self.model, self.budget)
 
 
-class CappedLitellmModel(LitellmModel):
-    """LiteLLM, with each response cut to what a workflow can carry (as in the nexus
-    pattern): an answer of megabytes would exceed Temporal's payload limit."""
+class BoundedLitellmModel(LitellmModel):
+    """LiteLLM held to the model budget, failing as in the nexus pattern (the same
+    texts, the same retries), with each response cut to what a workflow can carry:
+    an answer of megabytes would exceed Temporal's payload limit."""
+
+    def __init__(self, model: str, budget: float) -> None:
+        super().__init__(model=litellm_model(model))
+        self.setting = model
+        self.budget = budget
 
     async def get_response(self, *args: Any, **kwargs: Any) -> ModelResponse:
-        problem = call_problem(self.model)
-        if problem:  # LiteLLM would call a missing key a server error, and retry it
-            raise ApplicationError(problem, type=policy.LLM_CONFIG_ERROR, non_retryable=True)
-        response = await super().get_response(*args, **kwargs)
+        async def respond(seconds_left: float) -> ModelResponse:
+            # Temporal retries, within the budget and as the provider asks.
+            bounds = ModelSettings(extra_args={"timeout": seconds_left, "max_retries": 0, "num_retries": 0})
+            settings = kwargs.get("model_settings") or ModelSettings()
+            return await super(BoundedLitellmModel, self).get_response(
+                *args, **{**kwargs, "model_settings": settings.resolve(bounds)}
+            )
+
+        response = await bounded(self.setting, self.budget, respond)
         calls = [item for item in response.output if isinstance(item, ResponseFunctionToolCall)]
         dropped = {id(item) for item in calls[limits.MAX_TOOL_CALLS :]}
         response.output = [item for item in response.output if id(item) not in dropped]
@@ -48,6 +60,15 @@ class CappedLitellmModel(LitellmModel):
                 for part in item.content:
                     if isinstance(part, ResponseOutputText):
                         part.text = cap_answer(part.text)
+        return response
+
+    async def _fetch_response(self, *args: Any, **kwargs: Any) -> Any:
+        # The SDK turns a completion with no choices into an empty answer; the nexus
+        # pattern calls it the provider's error, and so does this one. (A private
+        # method: the pinned SDK's only place that sees LiteLLM's raw response.)
+        response = await super()._fetch_response(*args, **kwargs)
+        if isinstance(response, LitellmResponse) and not response.choices:
+            raise empty(self.setting)
         return response
 
 

@@ -88,7 +88,7 @@ class AgentsConversation(Conversation):
         return []
 
     def _failed(self, user_item: dict[str, Any], answer: Answer) -> Answer:
-        assistant = {"role": "assistant", "content": answer.text}
+        assistant = {"role": "assistant", "content": answer.remembered()}
         self.items = self.memory.fold_items([*self.items, user_item, assistant])
         return answer
 

@@ -37,6 +37,10 @@ with workflow.unsafe.imports_passed_through():
 
 # Model calls one turn may make before it gives up.
 MAX_STEPS = 8
+# What the model reads back of a turn that failed: the failure's own text is for the
+# user (a provider's error may say anything, even echo a key).
+FAILED_TURN_NOTE = "(this question was not answered: the turn failed)"
+FAILED_TURN_PATCH = "failed-turn-text-out-of-context"
 
 
 class CarriedState(BaseModel):
@@ -75,6 +79,12 @@ class Answer(BaseModel):
             steps=MAX_STEPS,
             error=True,
         )
+
+    def remembered(self) -> str:
+        """What the model's context keeps of this answer."""
+        if self.error and workflow.patched(FAILED_TURN_PATCH):
+            return FAILED_TURN_NOTE
+        return self.text
 
     @classmethod
     def model_failed(cls, reason: str, tool_calls: list[ToolCallRecord], steps: int) -> Answer:

@@ -69,7 +69,7 @@ class NexusConversation(Conversation):
         if answer is None:
             answer = Answer.out_of_steps(records)
         if answer.error:
-            self.memory.add(ChatMessage(role="assistant", content=answer.text))
+            self.memory.add(ChatMessage(role="assistant", content=answer.remembered()))
         self.memory.fold()
         return answer
 

@@ -28,7 +28,7 @@ def worker_parts(settings: DagentSettings) -> WorkerParts:
     return WorkerParts(
         workflows=[conversation_workflow(settings.pattern), ToolCatalogWorkflow],
         activities=[
-            LlmActivities(settings.model).call_llm,
+            LlmActivities(settings.model, settings.model_timeout).call_llm,
             ToolActivities(topology.ORCHESTRATOR, settings.tool_delays()).run_tool,
             EndpointActivities().missing_endpoints,
             mcp_catalog.list_mcp_tools,
@@ -52,7 +52,7 @@ def client_options(settings: DagentSettings) -> dict[str, Any]:
 
     plugin = OpenAIAgentsPlugin(
         model_params=model_activity_parameters(),
-        model_provider=ConfiguredModelProvider(settings.model),
+        model_provider=ConfiguredModelProvider(settings.model, settings.model_timeout),
         mcp_servers=mcp_server_factories(settings) if settings.pattern in topology.MCP_PATTERNS else None,
     )
     return {"data_converter": DataConverter.default, "plugins": [plugin]}
