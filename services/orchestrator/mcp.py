@@ -36,17 +36,19 @@ with workflow.unsafe.imports_passed_through():
     from services.tools import is_failure_text, parse_result
     from services.toolservice.contract import IDEMPOTENCY_META
 
-# An MCP call is short: a server that has not answered within 5 s is stuck, one that
-# refuses connections is down or restarting. Retried for 12 s in all, so a crashed
-# server the supervisor restarts is used again within the same call, and a turn
-# that needs a silent server still answers within 15 s that it is unavailable.
+# An MCP call is short: a server silent for 4 s fails it at once (the worker's
+# client says so, see mcp_client), one that refuses connections is down or
+# restarting and is retried for about 15 s, so a crashed server the supervisor
+# restarts is used again within the same call. An attempt lost with a killed
+# orchestrator ends after 5 s; the next one waits in the queue for the restarted
+# worker, however slow a busy machine makes its start, up to a minute.
 MCP_ACTIVITY = ActivityConfig(
     start_to_close_timeout=timedelta(seconds=5),
-    schedule_to_close_timeout=timedelta(seconds=12),
+    schedule_to_close_timeout=timedelta(seconds=60),
     retry_policy=RetryPolicy(
         initial_interval=timedelta(milliseconds=500),
-        maximum_interval=timedelta(seconds=2),
-        maximum_attempts=6,
+        maximum_interval=timedelta(seconds=4),
+        maximum_attempts=7,
     ),
 )
 

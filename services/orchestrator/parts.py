@@ -11,10 +11,6 @@ from typing import Any
 from services import topology
 from services.parts import WorkerParts
 from services.settings import DagentSettings
-from services.toolservice import mcp_token
-
-# Seconds an MCP session of the Agents SDK waits for the server.
-MCP_SESSION_TIMEOUT = 35
 
 
 def worker_parts(settings: DagentSettings) -> WorkerParts:
@@ -59,23 +55,10 @@ def client_options(settings: DagentSettings) -> dict[str, Any]:
 
 
 def mcp_server_factories(settings: DagentSettings) -> dict[str, Callable[[], Any]]:
-    """How the orchestrator reaches each team's MCP server: resolved worker-side, so the
-    bearer token never enters workflow history."""
-    from agents.mcp import MCPServerStreamableHttp
+    """How the orchestrator reaches each team's MCP server, resolved worker-side."""
+    from services.orchestrator.mcp_client import TeamMcpServer
 
     def factory(team: str) -> Callable[[], Any]:
-        def make() -> Any:
-            return MCPServerStreamableHttp(
-                name=f"dagent-{team}",
-                params={
-                    "url": topology.mcp_url(settings.mcp_port(team)),
-                    "headers": {"Authorization": f"Bearer {mcp_token.load(settings.home) or ''}"},
-                    "timeout": MCP_SESSION_TIMEOUT,
-                },
-                cache_tools_list=True,
-                client_session_timeout_seconds=MCP_SESSION_TIMEOUT,
-            )
-
-        return make
+        return lambda: TeamMcpServer(team, settings.mcp_port(team), settings.home)
 
     return {team: factory(team) for team in topology.TEAMS}
