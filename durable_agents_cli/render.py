@@ -14,7 +14,14 @@ from rich.text import Text
 from durable_agents_cli.stack.state import ComponentStatus, StackState
 from services import __version__
 
-STATE_STYLE = {"starting": "yellow", "running": "green", "crashed": "bold red", "stopped": "dim"}
+STATE_STYLE = {
+    "starting": "yellow",
+    "running": "green",
+    "restarting": "yellow",
+    "crashed": "bold red",
+    "suspended": "bold red",
+    "stopped": "dim",
+}
 
 
 def uptime(component: ComponentStatus) -> str:
@@ -32,7 +39,8 @@ def components_table(state: StackState, *, detailed: bool = True) -> Table:
     columns = ["component", "pid", "state"]
     columns += ["restarts", "uptime", "address"] if detailed else ["address", "log"]
     for column in columns:
-        table.add_column(column, no_wrap=column in ("component", "pid"))
+        # Wrapped, never cut: a narrow terminal still shows every address whole.
+        table.add_column(column, no_wrap=column in ("component", "pid"), overflow="fold")
     for c in state.components:
         cells: dict[str, RenderableType] = {
             "component": c.name,
@@ -66,11 +74,15 @@ def failure_panel(component: str | None, log_tail: list[str]) -> RenderableType:
     return Panel(body, title=title, border_style="red", expand=False)
 
 
-def status_json(state: StackState | None, reachable: bool, address: str | None) -> dict[str, Any]:
+def status_json(
+    state: StackState | None, reachable: bool, address: str | None, healthy: bool
+) -> dict[str, Any]:
     """The stable, scriptable shape of `dagent status --json`."""
     return {
         "version": __version__,
         "up": state is not None and state.phase == "ready",
+        # up, every component running, Temporal reachable; `status` exits 0 only then
+        "healthy": healthy,
         "pattern": state.config.pattern if state else None,
         "model": state.config.model if state else None,
         "temporal": {

@@ -41,14 +41,29 @@ def circuit_line(circuit: CircuitStatus) -> Text:
 
 
 def answer(reply: Reply, elapsed: float) -> RenderableType:
+    """The answer as Markdown, for a terminal."""
     parts: list[RenderableType] = [Markdown(reply.text)]
     for call in reply.tool_calls:
         parts.append(tool_line(call))
+    parts.append(Text(_footer(reply, elapsed), style="dim"))
+    return Group(*parts)
+
+
+def plain_answer(reply: Reply, elapsed: float) -> str:
+    """The answer as plain lines, for a pipe or a file: the text as written, no padding."""
+    lines = [
+        reply.text.rstrip(),
+        *(tool_line(call).plain for call in reply.tool_calls),
+        _footer(reply, elapsed),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _footer(reply: Reply, elapsed: float) -> str:
     footer = f"{elapsed * 1000:.0f} ms · {reply.steps} step{'' if reply.steps == 1 else 's'}"
     if reply.unavailable:
         footer += f" · partial: {', '.join(sorted(reply.unavailable))} unavailable"
-    parts.append(Text(footer, style="dim"))
-    return Group(*parts)
+    return footer
 
 
 def ask_json(session: str, reply: Reply, elapsed: float) -> dict[str, Any]:
@@ -84,7 +99,7 @@ def ask_problem_json(session: str, message_id: str, problem: str) -> dict[str, A
 def catalog_table(catalog: ToolCatalogResult) -> Table:
     table = Table(title="Tools")
     for column in ("service", "tool", "transport", "description", "parameters"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")  # wrapped, never cut
     for tool in catalog.tools:
         params = tool.parameters.get("properties", {})
         table.add_row(tool.service, tool.name, tool.transport, tool.description, ", ".join(params) or "-")

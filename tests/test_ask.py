@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import signal
 from collections.abc import Iterator
 from typing import Any
@@ -107,6 +108,19 @@ def test_follow_up_in_the_same_session(running_stack: Stack) -> None:
     assert second["tool_calls"][0]["arguments"] == {"ticker": "AAPL"}
     third = ask(running_stack, "what was my first question?", "--session", session)
     assert "What's the stock price of TSLA?" in third["answer"]
+
+
+def test_piped_output_is_plain_text(running_stack: Stack) -> None:
+    """Not a terminal: the answer as written, a tool line, the footer; no padding to 80
+    columns, no escape codes, no spinner; the session hint on stderr."""
+    result = running_stack.run("ask", "What's the stock price of TSLA?", check=True)
+    lines = result.stdout.splitlines()
+    assert "TSLA" in lines[0]
+    assert any(line.startswith('✓ finance.stock_price(ticker="TSLA")') for line in lines)
+    assert re.fullmatch(r"\d+ ms · \d+ steps?", lines[-1]), lines[-1]
+    assert all(line == line.rstrip() for line in lines), lines
+    assert "\x1b" not in result.stdout + result.stderr
+    assert "continue with --session" in result.stderr
 
 
 def test_same_message_id_twice_is_answered_once(running_stack: Stack) -> None:

@@ -73,6 +73,7 @@ def test_chat_answers_keeps_history_and_resumes(chat_stack: Stack) -> None:
     chat.expect("What's the stock price of TSLA\\?")
     chat.expect(PROMPT)
     chat.sendline("/exit")
+    chat.expect(f"To continue this conversation: dagent chat --session {session}")
     chat.expect(pexpect.EOF)
     chat.close()
     assert chat.exitstatus == 0
@@ -170,6 +171,25 @@ def test_history_and_session_say_when_the_orchestrator_cannot_answer(chat_stack:
     chat.expect("What is 4 \\* 4\\?")
     chat.expect(PROMPT)
     leave(chat)
+
+
+def test_ask_in_a_terminal_shows_a_spinner_then_the_answer(chat_stack: Stack) -> None:
+    """While `ask` waits, a terminal shows that it does (the slow tool gives it time)."""
+    env = dict(chat_stack.env, TERM="xterm")
+    ask = pexpect.spawn(
+        sys.executable,
+        ["-m", "durable_agents_cli", "ask", "Get JIRA metrics for project DEMO"],
+        env=env,
+        encoding="utf-8",
+        timeout=60,
+        dimensions=(50, 160),
+    )
+    SPAWNED.append(ask)
+    ask.expect("Waiting for the agent")
+    ask.expect("DEMO")
+    ask.expect(pexpect.EOF)
+    ask.close()
+    assert ask.exitstatus == 0
 
 
 def test_chat_without_a_stack_says_how_to_start_it(stack: Stack) -> None:

@@ -58,9 +58,11 @@ def test_unwritable_home_directory(stack: Stack, tmp_path: Path) -> None:
 def test_home_that_is_a_file(stack: Stack, tmp_path: Path) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("not a directory")
-    result = Stack(home=blocker).run("up")
-    assert_clean_error(result, "DAGENT_HOME", str(blocker), "writable")
-    assert result.returncode == 1
+    for command in ("up", "status", "down"):
+        result = Stack(home=blocker).run(command)
+        assert_clean_error(result, "DAGENT_HOME", str(blocker), "writable")
+        assert result.returncode == 1
+        assert len(result.stderr.strip().splitlines()) == 1, result.stderr  # one line, not wrapped
 
 
 def test_logs_of_unknown_component(stack: Stack) -> None:
@@ -73,7 +75,7 @@ def test_unknown_worker(stack: Stack) -> None:
 
 def test_status_and_down_when_nothing_runs(stack: Stack) -> None:
     status = stack.run("status")
-    assert status.returncode == 0
+    assert status.returncode == 3
     assert "not running" in status.stdout
     assert stack.status()["components"] == []
     down = stack.run("down")

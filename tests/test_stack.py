@@ -21,7 +21,7 @@ from tests.helpers import Stack, eventually, free_port
 
 pytestmark = pytest.mark.stack
 
-STATES = {"starting", "running", "crashed", "stopped"}
+STATES = {"starting", "running", "restarting", "crashed", "suspended", "stopped"}
 
 
 def ping(stack: Stack, worker: str, workflow_id: str | None = None) -> health.PingResult:
@@ -71,11 +71,29 @@ def test_up_status_restart_down_and_persistence(stack: Stack) -> None:
     assert "already up" in again.stdout
     assert {c["name"]: c["pid"] for c in stack.status()["components"]} == pids
 
-    # SIGKILL a worker: the supervisor restarts it and it polls again.
+    assert stack.run("status").returncode == 0
+    assert stack.status()["healthy"]
+
+    # SIGSTOP a worker: alive, but it answers nothing; status says so and exits 3.
+    os.kill(pids["finance"], signal.SIGSTOP)
+    try:
+        stopped = stack.run("status")
+        assert stopped.returncode == 3
+        assert "suspended" in stopped.stdout
+        assert stack.component("finance")["state"] == "suspended"
+        assert not stack.status()["healthy"]
+    finally:
+        os.kill(pids["finance"], signal.SIGCONT)
+    assert stack.status()["healthy"]
+
+    # SIGKILL a worker: the supervisor restarts it and it polls again; meanwhile
+    # status says how it ended, and when, rather than a countdown gone stale.
     os.kill(pids["it"], signal.SIGKILL)
     it = eventually(lambda: (c := stack.component("it"))["restarts"] == 1 and c["state"] == "running" and c)
     assert it["pid"] != pids["it"]
     assert ping(stack, "it").pid == it["pid"]
+    supervisor_log = (stack.home / "logs" / "supervisor.log").read_text()
+    assert "it killed by SIGKILL; restarting in" in supervisor_log
 
     # Each component logs to its own file.
     it_log = stack.run("logs", "it", "--lines", "5", check=True).stdout

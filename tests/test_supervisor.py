@@ -4,6 +4,7 @@ no wall time, no real processes."""
 from __future__ import annotations
 
 import asyncio
+import re
 from pathlib import Path
 from typing import Any
 
@@ -67,9 +68,20 @@ async def test_a_crashing_child_is_restarted_with_growing_delays_then_given_up(t
         return CrashingProcess()
 
     supervisor, child = crashed_child(tmp_path, time.clock, time.sleep, start_process)
+    seen: list[tuple[str, str]] = []
+
+    async def sleep(seconds: float) -> None:
+        seen.append((child.status.state, child.status.detail))
+        await time.sleep(seconds)
+
+    supervisor.sleep = sleep
 
     await supervisor.watch(child)
 
+    # While it waits to restart, the child is "restarting", with how and when it ended.
+    assert seen
+    assert all(state == "restarting" for state, _ in seen)
+    assert re.fullmatch(r"exited with code 1 at \d\d:\d\d:\d\d", seen[0][1])
     assert time.slept == sorted(time.slept)
     assert time.slept[0] <= 1
     assert max(time.slept) <= BACKOFF_MAX

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import sys
+import termios
 from collections.abc import Callable
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from durable_agents_cli.chat.repl import SessionInfo
 from services.conversation import CircuitStatus, Progress, Reply, ToolCatalogResult, TranscriptEntry
 
 PROMPT = "you › "
+PROMPT_STYLE = "bold ansicyan"
 CONTINUATION = "  … "
 
 
@@ -78,7 +80,8 @@ class TerminalView:
             return line.rstrip("\n") if line else None
         while True:
             try:
-                return str(await self._prompt.prompt_async(prompt))  # type: ignore[attr-defined]
+                styled = [(PROMPT_STYLE, prompt)]
+                return str(await self._prompt.prompt_async(styled))  # type: ignore[attr-defined]
             except KeyboardInterrupt:
                 continue  # Ctrl-C at the prompt clears the line
             except EOFError:
@@ -112,6 +115,7 @@ class TerminalView:
         if not self.interactive:
             return
         if self.status is None:
+            self._echo(False)  # keys typed while the agent works would garble the spinner
             self.status = self.console.status(describe(progress))
             self.status.start()
         else:
@@ -121,9 +125,21 @@ class TerminalView:
         if self.status is not None:
             self.status.stop()
             self.status = None
+            self._echo(True)
 
     def reply(self, reply: Reply, seconds: float) -> None:
         self.console.print(render_agent.answer(reply, seconds))
+        self.console.print()  # a blank line between turns
+
+    @staticmethod
+    def _echo(on: bool) -> None:
+        """Terminal echo of typed keys on or off (a no-op when stdin is no terminal)."""
+        try:
+            attributes = termios.tcgetattr(sys.stdin)
+            attributes[3] = attributes[3] | termios.ECHO if on else attributes[3] & ~termios.ECHO
+            termios.tcsetattr(sys.stdin, termios.TCSANOW, attributes)
+        except (termios.error, ValueError, OSError):
+            pass
 
     def tools(self, catalog: ToolCatalogResult) -> None:
         self.console.print(render_agent.catalog_table(catalog))

@@ -84,7 +84,8 @@ def ask(
 
     try:
         try:
-            reply, elapsed = asyncio.run(go())
+            with console.waiting(f"Waiting for the agent (session {session_id})..."):
+                reply, elapsed = asyncio.run(go())
         except KeyboardInterrupt:
             if not sending:
                 raise
@@ -97,10 +98,12 @@ def ask(
         raise
     if as_json:
         console.out.print_json(json.dumps(render_agent.ask_json(session_id, reply, elapsed)))
-    else:
+    elif console.out.is_terminal:
         console.out.print(render_agent.answer(reply, elapsed))
-        if session is None:
-            console.err.print(f"[dim]session {session_id}: continue with --session {session_id}[/]")
+    else:
+        sys.stdout.write(render_agent.plain_answer(reply, elapsed))
+    if not as_json and session is None:
+        console.err.print(f"[dim]session {session_id}: continue with --session {session_id}[/]")
     if reply.error:
         raise typer.Exit(1)  # the answer says it failed: so does the exit code
 

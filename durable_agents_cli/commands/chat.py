@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 from rich.prompt import Confirm
+from rich.text import Text
 
 from durable_agents_cli import console
 from durable_agents_cli.stack import control
@@ -40,25 +41,27 @@ def chat(
     resumed = session or (None if new else last_session(last_file))
     session_id = resumed or new_session_id()
 
-    async def go() -> None:
+    async def go() -> str:
         nonlocal resumed, session_id
         client, state = await connect_to_stack(settings.home)
         if resumed is not None:
             try:
                 await check_session_pattern(client, session_id, state.config.pattern)
-            except DagentError:
+            except DagentError as exc:
                 if session is not None:
                     raise
-                console.out.print("Your last session used another pattern; starting a new one.")
+                # Name the session left behind, and how to go back to it.
+                console.out.print(Text(f"{exc} Starting a new session.", style="yellow"))
                 resumed, session_id = None, new_session_id()
         backend = TemporalChatBackend(client, state, session_id, last_file, settings.turns_per_run)
         view = TerminalView(console.out, paths.chat_dir / "input_history", interactive)
         loop = ChatLoop(backend, view, time.monotonic)
         view.on_interrupt(loop.interrupt)
         await loop.run(show_history=resumed is not None)
+        return backend.session
 
-    asyncio.run(go())
-    console.out.print("Bye.")
+    left = asyncio.run(go())
+    console.out.print(f"Bye. To continue this conversation: dagent chat --session {left}")
 
 
 def _ensure_stack(paths: StackPaths, interactive: bool) -> None:

@@ -19,6 +19,9 @@ from durable_agents_cli.stack.state import StackConfig, StackState, read_state
 from services import limits, topology
 from services.settings import load_settings, team_port_flag
 
+# `status`'s exit code when the stack is not running or not healthy.
+NOT_HEALTHY = 3
+
 
 def _port_option(what: str, env: str) -> Any:
     return typer.Option(help=f"Port of {what} (env {env}).", show_default=False)
@@ -134,22 +137,29 @@ def down(
 def status(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
-    """Show each component: pid, state, restarts, uptime, address."""
+    """Show each component: pid, state, restarts, uptime, address.
+
+    Exits 0 when the stack is up and healthy (every component running, Temporal
+    reachable), 3 when it is not running or something is not running (as
+    `systemctl status` does)."""
     paths = StackPaths(load_settings().home)
     state = read_state(paths) if control.supervisor_alive(paths) else None
+    state = control.observed(state) if state else None
     address = state.config.temporal_address if state else None
     reachable = address_accepts(address) if address else False
+    healthy = control.healthy(state, reachable)
     if as_json:
-        console.out.print_json(json.dumps(render.status_json(state, reachable, address)))
-        return
-    if state is None:
+        console.out.print_json(json.dumps(render.status_json(state, reachable, address, healthy)))
+    elif state is None:
         console.out.print("dagent is not running; start it with 'dagent up'.")
-        return
-    console.out.print(render.components_table(state))
-    temporal_line = f"Temporal {address}: " + ("reachable" if reachable else "NOT reachable")
-    console.out.print(temporal_line + (f" · Web UI {state.config.ui_url}" if state.config.ui_url else ""))
-    if state.error:
-        console.warn(state.error)
+    else:
+        console.out.print(render.components_table(state))
+        temporal_line = f"Temporal {address}: " + ("reachable" if reachable else "NOT reachable")
+        console.out.print(temporal_line + (f" · Web UI {state.config.ui_url}" if state.config.ui_url else ""))
+        if state.error:
+            console.warn(state.error)
+    if not healthy:
+        raise typer.Exit(NOT_HEALTHY)
 
 
 def logs_command(

@@ -68,6 +68,8 @@ def supervisor_alive(paths: StackPaths) -> bool:
             return False
     except FileNotFoundError:
         return False
+    except OSError as exc:  # a file where a directory should be, no permission
+        raise paths.unusable(exc) from None
 
 
 def up(paths: StackPaths, config: StackConfig, progress: Progress | None = None) -> UpResult:
@@ -239,6 +241,34 @@ def _stop_supervisor(pid: int) -> None:
             os.kill(pid, signal.SIGKILL)
             return
         time.sleep(0.02)
+
+
+def observed(state: StackState) -> StackState:
+    """`state` with what the supervisor cannot see: a component alive but stopped
+    (SIGSTOP, a debugger) is 'suspended', since it answers nothing."""
+    suspended = {"state": "suspended", "detail": "stopped (SIGSTOP?): answers nothing until resumed"}
+    components = [
+        c.model_copy(update=suspended) if c.state == "running" and c.pid and _suspended(c.pid) else c
+        for c in state.components
+    ]
+    return state.model_copy(update={"components": components})
+
+
+def healthy(state: StackState | None, temporal_reachable: bool) -> bool:
+    """Up, every component running, Temporal reachable."""
+    return (
+        state is not None
+        and state.phase == "ready"
+        and temporal_reachable
+        and all(c.state == "running" for c in state.components)
+    )
+
+
+def _suspended(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_STOPPED
+    except psutil.Error:
+        return False
 
 
 def current_state(paths: StackPaths) -> StackState:

@@ -61,10 +61,14 @@ class StackPaths:
             probe.write_text("ok")
             probe.unlink()
         except OSError as exc:
-            raise ConfigError(
-                f"DAGENT_HOME '{self.home}' is not usable ({exc.strerror}); "
-                "set DAGENT_HOME to a writable directory."
-            ) from None
+            raise self.unusable(exc) from None
+
+    def unusable(self, exc: OSError) -> ConfigError:
+        """The one line that says DAGENT_HOME cannot be used, and what to do."""
+        return ConfigError(
+            f"DAGENT_HOME '{self.home}' is not usable ({exc.strerror}); "
+            "set DAGENT_HOME to a writable directory."
+        )
 
 
 def write_atomic(path: Path, text: str) -> None:

@@ -14,7 +14,9 @@ from pydantic import BaseModel, ValidationError, model_validator
 from durable_agents_cli.stack.paths import StackPaths, write_atomic
 from services import limits, topology
 
-ComponentState = Literal["starting", "running", "crashed", "stopped"]
+# restarting: it died and the supervisor starts it again; crashed: it gave up on it;
+# suspended: alive but stopped (SIGSTOP), as `status` observes it: it answers nothing.
+ComponentState = Literal["starting", "running", "restarting", "crashed", "suspended", "stopped"]
 Phase = Literal["starting", "ready", "failed", "stopping", "stopped"]
 
 

@@ -304,7 +304,10 @@ class Supervisor:
                     f"see 'dagent logs {child.spec.name}'",
                 )
                 return
-            self.mark_crashed(child, f"{how_it_ended(code)}; restarting in {delay:.1f} s")
+            # Stamped, not "restarting in 0.5 s": a status read later must not look stale.
+            child.status.state = "restarting"
+            child.status.detail = f"{how_it_ended(code)} at {time.strftime('%H:%M:%S')}"
+            self.publish()
             logger.warning("%s %s; restarting in %.1f s", child.spec.name, how_it_ended(code), delay)
             await self.sleep(delay)
             child.status.restarts += 1
