@@ -68,9 +68,16 @@ def ready_summary(state: StackState, already_up: bool) -> RenderableType:
     return Group(components_table(state, detailed=False), *lines)
 
 
-def failure_panel(component: str | None, log_tail: list[str]) -> RenderableType:
-    title = f"last lines of {component}'s log" if component else "log"
-    body = Text("\n".join(log_tail) if log_tail else "(the log is empty)")
+def failure_panel(component: str | None, log_tail: list[str], cause: str | None = None) -> RenderableType:
+    """The failing component's log since its last start, the likely cause on top."""
+    title = f"last lines of {component}'s log, this run" if component else "log"
+    body = Text()
+    if cause:
+        body.append("cause: ", style="bold red").append(cause)
+    if log_tail:
+        body.append("\n\n" if cause else "").append("\n".join(log_tail))
+    elif not cause:
+        body.append("(nothing logged)")
     return Panel(body, title=title, border_style="red", expand=False)
 
 

@@ -148,10 +148,17 @@ def test_port_in_use_fails_fast_naming_the_port(stack: Stack) -> None:
 def test_failed_start_shows_the_log_and_leaves_nothing(stack: Stack) -> None:
     # Where the dev server wants its database file there is a directory.
     (stack.home / "data" / "temporal.db").mkdir(parents=True)
+    # An earlier run's noise in the same log is not this run's story.
+    (stack.home / "logs").mkdir(parents=True)
+    (stack.home / "logs" / "temporal.log").write_text(
+        "--- dagent: starting temporal at 2026-01-01 00:00:00\nWARN an old warning from a day ago\n"
+    )
     result = stack.run("up")
     assert result.returncode == 1, result.stdout
     assert "dagent did not start (temporal)" in result.stderr
     assert "last lines of temporal's log" in result.stderr
+    assert "an old warning from a day ago" not in result.stderr
+    assert "cause: " in result.stderr
     assert "Traceback" not in result.stderr
     assert stack.processes() == []
     assert port_is_free(stack.temporal_port)
@@ -160,6 +167,13 @@ def test_failed_start_shows_the_log_and_leaves_nothing(stack: Stack) -> None:
 def test_swap_replaces_only_what_differs(stack: Stack) -> None:
     stack.run("up", check=True)
     before = {c["name"]: c["pid"] for c in stack.status()["components"]}
+    # A swap that cannot work is refused before anything running is touched.
+    port = str(free_port())
+    refused = stack.run("up", "--pattern", "mcp", "--it-mcp-port", port, "--finance-mcp-port", port)
+    assert refused.returncode == 1
+    assert f"Port {port} is given twice" in refused.stderr
+    assert {c["name"]: c["pid"] for c in stack.status()["components"]} == before
+    assert stack.status()["healthy"]
     stack.run("up", "--model", "openai/gpt-4o-mini", check=True)
     after = {c["name"]: c for c in stack.status()["components"]}
     assert stack.status()["model"] == "openai/gpt-4o-mini"

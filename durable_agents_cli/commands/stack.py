@@ -101,7 +101,7 @@ def up(
         failure = exc.failure
         where = f" ({failure.component})" if failure.component else ""
         console.error(f"dagent did not start{where}: {failure.reason} Nothing was left running.")
-        console.err.print(render.failure_panel(failure.component, failure.log_tail))
+        console.err.print(render.failure_panel(failure.component, failure.log_tail, failure.cause))
         raise typer.Exit(1) from None
     console.out.print(render.ready_summary(result.state, result.already_up))
 

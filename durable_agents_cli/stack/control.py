@@ -18,6 +18,7 @@ from durable_agents_cli.stack.components import components_for
 from durable_agents_cli.stack.paths import StackPaths
 from durable_agents_cli.stack.processes import (
     create_time,
+    current_run,
     is_same_process,
     kill_group_sync,
     port_is_free,
@@ -48,6 +49,8 @@ class StartupFailure:
     reason: str
     component: str | None
     log_tail: list[str]
+    # The log line that most likely names the cause, shown first.
+    cause: str | None = None
 
 
 class StackStartError(StartupError):
@@ -73,11 +76,15 @@ def supervisor_alive(paths: StackPaths) -> bool:
 
 
 def up(paths: StackPaths, config: StackConfig, progress: Progress | None = None) -> UpResult:
-    """Bring the stack to `config`: start it, or swap what differs. Raise on failure."""
+    """Bring the stack to `config`: start it, or swap what differs. Raise on failure.
+
+    Everything that can be checked is checked before anything running is touched:
+    a refused `up` leaves a working stack working."""
     paths.ensure()
     running = read_state(paths) if supervisor_alive(paths) else None
     if running is not None and running.phase == "ready" and running.config.same_stack(config):
         return UpResult(running, already_up=True)
+    _check_ports(config, paths, running)
     if running is not None and _supervisor_lacks_model_environment(running, config):
         # The supervisor and its children keep the environment they started with:
         # a key set since reaches them only through a new supervisor.
@@ -86,13 +93,6 @@ def up(paths: StackPaths, config: StackConfig, progress: Progress | None = None)
 
     previous = read_config(paths)
     config = config.model_copy(update={"generation": (previous.generation + 1) if previous else 1})
-    busy = _ports_needed(config, paths, running)
-    for port, what in busy:
-        if not port_is_free(port):
-            raise ConfigError(
-                f"Port {port} ({what}) is already in use; stop whatever listens there "
-                f"or choose another port (see 'dagent up --help')."
-            )
     mcp_token.ensure(paths.home)
     write_config(paths, config)
     if running is not None:
@@ -124,6 +124,29 @@ def _supervisor_lacks_model_environment(running: StackState, config: StackConfig
     except psutil.Error:
         return False  # cannot tell: keep what runs
     return environment_digest(config.model, environ) != config.model_environment
+
+
+def _check_ports(config: StackConfig, paths: StackPaths, running: StackState | None) -> None:
+    """Refuse two components on one port, or a port something else listens on."""
+    needed = _ports_needed(config, paths, None)
+    for n, (port, what) in enumerate(needed):
+        other = next((w for p, w in needed[:n] if p == port), None)
+        if other is not None:
+            raise ConfigError(
+                f"Port {port} is given twice: for the {_flag_owner(other)} and the {_flag_owner(what)}."
+            )
+    for port, what in _ports_needed(config, paths, running):
+        if not port_is_free(port):
+            raise ConfigError(
+                f"Port {port} ({what}) is already in use; stop whatever listens there "
+                f"or choose another port (see 'dagent up --help')."
+            )
+
+
+def _flag_owner(what: str) -> str:
+    """'Temporal Web UI, --ui-port / DAGENT_UI_PORT' -> 'Temporal Web UI (--ui-port)'."""
+    name, _, flags = what.partition(", ")
+    return f"{name} ({flags.split(' / ')[0]})" if flags else name
 
 
 def _ports_needed(
@@ -199,8 +222,8 @@ def describe_failure(paths: StackPaths, state: StackState) -> StartupFailure:
     name = state.failed_component
     if name is None:
         name = next((c.name for c in state.components if c.state != "running"), None)
-    log_tail = tail(paths.log_file(name), 20) if name else tail(paths.log_file("supervisor"), 20)
-    return StartupFailure(state.error or "The stack did not become ready.", name, log_tail)
+    cause, log_tail = current_run(paths.log_file(name or "supervisor"), 20)
+    return StartupFailure(state.error or "The stack did not become ready.", name, log_tail, cause)
 
 
 def down(paths: StackPaths, purge: bool = False) -> bool:

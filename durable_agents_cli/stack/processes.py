@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import socket
 import time
@@ -80,6 +81,24 @@ def address_accepts(address: str, timeout: float = 0.5) -> bool:
     """True if something accepts connections at `host:port`."""
     host, _, port = address.rpartition(":")
     return port.isdigit() and port_accepts(int(port), host or topology.LOOPBACK, timeout)
+
+
+# The line the supervisor writes to a component's log before each start.
+START_MARKER = "--- dagent: starting "
+# A log line that says what went wrong: an exception's last line, or an error record.
+CAUSE = re.compile(r"^\s*(?:[\w.]*(?:Error|Exception)\b|.*\b(?:ERROR|CRITICAL|FATAL)\b)")
+
+
+def current_run(path: Path, lines: int = 20) -> tuple[str | None, list[str]]:
+    """What the component's latest start wrote (not earlier runs' warnings): its last
+    `lines` lines, and the line that most likely names the cause (the last error)."""
+    logged = tail(path, 2000)
+    starts = [n for n, line in enumerate(logged) if line.startswith(START_MARKER)]
+    run = logged[starts[-1] + 1 :] if starts else logged
+    cause = next((line.strip() for line in reversed(run) if CAUSE.match(line)), None)
+    if cause is not None and run and run[-1].strip() == cause:
+        run = run[:-1]  # shown once, first
+    return cause, run[-lines:] if lines > 0 else []
 
 
 def tail(path: Path, lines: int = 20) -> list[str]:

@@ -29,7 +29,7 @@ from temporalio.client import Client
 from durable_agents_cli.stack import probes
 from durable_agents_cli.stack.components import ComponentSpec, Probe, components_for, supervised_env
 from durable_agents_cli.stack.paths import StackPaths
-from durable_agents_cli.stack.processes import create_time, port_accepts, signal_group
+from durable_agents_cli.stack.processes import START_MARKER, create_time, port_accepts, signal_group
 from durable_agents_cli.stack.state import ComponentStatus, StackConfig, StackState, read_config, write_state
 from services import bootstrap, temporal, topology
 from services.errors import DagentError, StartupError
@@ -223,9 +223,7 @@ class Supervisor:
     async def spawn(self, child: Child) -> None:
         rotate(child.log_file)
         log = child.log_file.open("ab")
-        log.write(
-            f"--- dagent: starting {child.spec.name} at {time.strftime('%Y-%m-%d %H:%M:%S')}\n".encode()
-        )
+        log.write(f"{START_MARKER}{child.spec.name} at {time.strftime('%Y-%m-%d %H:%M:%S')}\n".encode())
         log.flush()
         try:
             child.process = await self.start_process(
