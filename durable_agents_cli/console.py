@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator
 
 from rich.console import Console
 from rich.text import Text
 
+# Written to a pipe or a file, output is read whole: not wrapped at Rich's default
+# 80 columns (a terminal's own width still applies to a terminal).
+PIPE_WIDTH = 240
+
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
+for _console in (out, err):
+    if not _console.is_terminal and "COLUMNS" not in os.environ:
+        _console.width = PIPE_WIDTH
 
 
 def error(message: str) -> None:

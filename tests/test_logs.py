@@ -7,6 +7,7 @@ from durable_agents_cli.stack.logs import end_offsets, follow, log_files
 from durable_agents_cli.stack.paths import StackPaths
 from durable_agents_cli.stack.processes import tail
 from services.errors import ConfigError
+from tests.helpers import Stack
 
 
 def test_tail_returns_the_last_lines(tmp_path: Path) -> None:
@@ -51,3 +52,51 @@ def test_follow_emits_appended_lines_only(tmp_path: Path) -> None:
         done.set()
         thread.join()
     assert seen == [("it", "new 1"), ("it", "new 2")]
+
+
+def test_a_tool_line_carries_short_ids_and_no_escapes(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The SDK would append its whole context dict to every activity line; dagent's
+    processes log the workflow id and activity type, and never a terminal escape."""
+    import logging
+
+    import temporalio.activity
+    import temporalio.workflow
+
+    from services import logs
+
+    # What configure() changes process-wide, put back after the test.
+    monkeypatch.setattr(temporalio.activity.logger, "activity_info_on_message", True)
+    monkeypatch.setattr(temporalio.workflow.logger, "workflow_info_on_message", True)
+    root = logging.getLogger()
+    monkeypatch.setattr(root, "handlers", list(root.handlers))
+    monkeypatch.setattr(root, "level", root.level)
+    logs.configure("INFO")
+    context = {
+        "activity_id": "1",
+        "activity_type": "dagent.run_tool",
+        "attempt": 2,
+        "namespace": "finance-namespace",
+        "task_queue": "finance-task-queue",
+        "workflow_id": "finance-tool-374ce684",
+        "workflow_run_id": "01a21e89-6bd3-787e-8479-21dc9b91c2bf",
+        "workflow_type": "dagent.ToolWorkflow",
+    }
+    temporalio.activity.logger.base_logger.info(
+        "running \x1b[31mstock_price\x1b[0m", extra={"temporal_activity": context}
+    )
+    line = capsys.readouterr().err.strip().splitlines()[-1]
+    assert line.endswith("running stock_price [finance-tool-374ce684 dagent.run_tool #2]")
+    assert "\x1b" not in line
+    assert "workflow_run_id" not in line
+
+
+def test_logs_show_escapes_as_nothing(stack: Stack) -> None:
+    (stack.home / "logs").mkdir(parents=True)
+    (stack.home / "logs" / "orchestrator.log").write_text(
+        "\x1b[2m2026\x1b[0m \x1b[33mWARN\x1b[0m core said so\n"
+    )
+    shown = stack.run("logs", "orchestrator", check=True).stdout
+    assert "2026 WARN core said so" in shown
+    assert "\x1b" not in shown

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
-import sys
 from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, Literal
 
@@ -31,12 +29,9 @@ class McpTransport(StrEnum):
 
 
 def _configure_logging(level: str) -> None:
-    # stderr only: over stdio, stdout carries the MCP protocol.
-    logging.basicConfig(
-        level=level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    from services import logs
+
+    logs.configure(level)
 
 
 def temporal_address(settings: DagentSettings) -> str:

@@ -17,6 +17,7 @@ from durable_agents_cli.stack.paths import StackPaths
 from durable_agents_cli.stack.processes import address_accepts, tail
 from durable_agents_cli.stack.state import StackConfig, StackState, read_state
 from services import limits, topology
+from services.safe_text import clean_text
 from services.settings import load_settings, team_port_flag
 
 # `status`'s exit code when the stack is not running or not healthy.
@@ -176,13 +177,14 @@ def logs_command(
         if many:
             console.out.rule(component)
         for line in tail(path, lines):
-            console.out.print(line, markup=False, highlight=False, soft_wrap=True)
+            # Temporal's core writes colour codes into the logs: shown as text, not obeyed.
+            console.out.print(clean_text(line), markup=False, highlight=False, soft_wrap=True)
     if follow:
         # Until Ctrl-C, which exits 130 like any interrupted command.
         logs.follow(
             files,
             lambda c, line: console.out.print(
-                f"{c} | {line}" if many else line, markup=False, highlight=False, soft_wrap=True
+                clean_text(f"{c} | {line}" if many else line), markup=False, highlight=False, soft_wrap=True
             ),
             shown,
         )

@@ -31,7 +31,7 @@ from durable_agents_cli.stack.components import ComponentSpec, Probe, components
 from durable_agents_cli.stack.paths import StackPaths
 from durable_agents_cli.stack.processes import START_MARKER, create_time, port_accepts, signal_group
 from durable_agents_cli.stack.state import ComponentStatus, StackConfig, StackState, read_config, write_state
-from services import bootstrap, temporal, topology
+from services import bootstrap, logs, temporal, topology
 from services.errors import DagentError, StartupError
 
 logger = logging.getLogger("dagent.supervisor")
@@ -388,9 +388,7 @@ def rotate(log_file: Path) -> None:
 
 def main(home: str) -> int:
     paths = StackPaths(Path(home))
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
-    )
+    logs.configure("INFO")
     lock = paths.lock_file.open("a")
     try:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -38,12 +38,12 @@ from services.conversation.contract import (
     ToolCatalogResult,
     TranscriptEntry,
     UserMessage,
-    clean_text,
     id_problem,
     workflow_id,
 )
 from services.errors import DagentError
 from services.failures import root_message
+from services.safe_text import clean_text
 
 CATALOG_TIMEOUT = timedelta(seconds=20)
 # A query is answered by the orchestrator in milliseconds; one that is not answered

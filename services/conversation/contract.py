@@ -16,6 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from services import limits, topology
+from services.safe_text import CONTROLS, ESCAPES
 from services.tools import ToolSchema
 
 # One workflow type per agent pattern: a session stays with the pattern it began in.
@@ -32,10 +33,6 @@ TRANSCRIPT_QUERY = "transcript"
 # Session and message ids end up in workflow ids, file names and URLs.
 SESSION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 MESSAGE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$")
-# Terminal escape sequences and C0 control characters other than tab and newlines:
-# in a transcript they would repaint the screen of whoever reads it.
-ESCAPES = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[@-_]")
-CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 Transport = Literal["local", "nexus", "mcp"]
 CircuitState = Literal["closed", "open", "half-open"]
@@ -43,11 +40,6 @@ CircuitState = Literal["closed", "open", "half-open"]
 
 def workflow_id(session: str) -> str:
     return f"dagent-chat-{session}"
-
-
-def clean_text(text: str) -> str:
-    """The message without terminal escapes and control characters (tab and newlines stay)."""
-    return CONTROLS.sub("", ESCAPES.sub("", text))
 
 
 def id_problem(kind: str, value: str) -> str | None:

@@ -1,0 +1,53 @@
+"""How dagent's processes log: one line per record, on stderr, with the Temporal
+context cut to the ids a reader needs (the SDK would append its whole context
+dict, ~350 characters, to every activity and workflow line), and no terminal
+escapes in what is written."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any
+
+from services.safe_text import clean_text
+
+FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s%(temporal)s"
+
+
+class TemporalContext(logging.Filter):
+    """Adds `temporal`: ' [workflow-id type #attempt]' for Temporal's activity and
+    workflow loggers, empty otherwise."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        activity: dict[str, Any] | None = getattr(record, "temporal_activity", None)
+        workflow: dict[str, Any] | None = getattr(record, "temporal_workflow", None)
+        if activity:
+            attempt = activity.get("attempt")
+            record.temporal = (
+                f" [{activity.get('workflow_id') or activity.get('activity_id')} "
+                f"{activity.get('activity_type')}{f' #{attempt}' if attempt and attempt > 1 else ''}]"
+            )
+        elif workflow:
+            record.temporal = f" [{workflow.get('workflow_id')} {workflow.get('workflow_type')}]"
+        else:
+            record.temporal = ""
+        return True
+
+
+class SafeFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return clean_text(super().format(record))
+
+
+def configure(level: str) -> None:
+    """Log to stderr (over stdio, stdout carries the MCP protocol), short and clean."""
+    import temporalio.activity
+    import temporalio.workflow
+
+    # The context travels in the record's extra instead, where TemporalContext reads it.
+    temporalio.activity.logger.activity_info_on_message = False
+    temporalio.workflow.logger.workflow_info_on_message = False
+    handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(TemporalContext())
+    handler.setFormatter(SafeFormatter(FORMAT))
+    logging.basicConfig(level=level, handlers=[handler], force=True)
