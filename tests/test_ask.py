@@ -12,6 +12,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from temporalio.api.enums.v1 import EventType
+from temporalio.converter import default as default_converter
 
 from tests.helpers import NEXUS_TOOLS, Stack, tool_endpoints
 
@@ -98,6 +100,35 @@ async def mcp_tool_runs(stack: Stack, team: str) -> int:
 
 async def nexus_endpoints(stack: Stack, session: str) -> set[str]:
     return await tool_endpoints(await stack.client(), session)
+
+
+def test_the_web_ui_names_each_call(running_stack: Stack) -> None:
+    """The team's tool workflow (and, over Nexus, the operation in the conversation's
+    history) carries a summary a reader of the Web UI understands without clicking."""
+    answer = ask(running_stack, "What's the stock price of TSLA?")
+    expected = f"stock_price TSLA for dagent-chat-{answer['session']}"
+    assert expected in asyncio.run(tool_workflow_summaries(running_stack))
+    if running_stack.pattern != "mcp":
+        assert expected in asyncio.run(operation_summaries(running_stack, answer["session"]))
+
+
+async def tool_workflow_summaries(stack: Stack) -> set[str]:
+    client = await stack.client("finance-namespace")
+    summaries = set()
+    async for execution in client.list_workflows("WorkflowType = 'dagent.ToolWorkflow'"):
+        description = await client.get_workflow_handle(execution.id).describe()
+        summaries.add(await description.static_summary() or "")
+    return summaries
+
+
+async def operation_summaries(stack: Stack, session: str) -> set[str]:
+    client = await stack.client()
+    found = set()
+    async for event in client.get_workflow_handle(f"dagent-chat-{session}").fetch_history_events():
+        summary = event.user_metadata.summary
+        if event.event_type == EventType.EVENT_TYPE_NEXUS_OPERATION_SCHEDULED and summary.data:
+            found.add(default_converter().payload_converter.from_payload(summary, str))
+    return found
 
 
 def test_follow_up_in_the_same_session(running_stack: Stack) -> None:

@@ -48,7 +48,7 @@ class NexusConversation(Conversation):
         for step in range(1, MAX_STEPS + 1):
             self.progress = Progress(state="thinking", message_id=message.id, step=step)
             try:
-                response = await self._call_llm(specs, catalog.unavailable)
+                response = await self._call_llm(specs, catalog.unavailable, f"{message.id} step {step}")
             except STEP_FAILURES as exc:
                 answer = Answer.model_failed(root_message(exc), records, step)
                 break
@@ -73,11 +73,14 @@ class NexusConversation(Conversation):
         self.memory.fold()
         return answer
 
-    async def _call_llm(self, specs: list[dict[str, Any]], unavailable: dict[str, str]) -> LlmResponse:
+    async def _call_llm(
+        self, specs: list[dict[str, Any]], unavailable: dict[str, str], where: str
+    ) -> LlmResponse:
         return await workflow.execute_local_activity_method(
             LlmActivities.call_llm,
             LlmRequest(messages=self.memory.context(unavailable), tools=specs),
             start_to_close_timeout=policy.START_TO_CLOSE,
             schedule_to_close_timeout=policy.SCHEDULE_TO_CLOSE,
             retry_policy=policy.RETRY,
+            summary=f"model call: message {where}",
         )

@@ -109,6 +109,7 @@ async def _execute(route: ToolRoute, request: ToolCall) -> ToolOutcome:
         request,
         schedule_to_close_timeout=policy.CALL_TIMEOUT,
         schedule_to_start_timeout=NEXUS_START_TIMEOUT,
+        summary=request.summary(),
     )
 
 

@@ -41,4 +41,5 @@ class ToolServiceHandler:
             id=f"{self.team}-tool-{ctx.request_id}",
             execution_timeout=policy.WORKFLOW_TIMEOUT,
             task_timeout=policy.TASK_TIMEOUT,
+            static_summary=call.summary(),
         )

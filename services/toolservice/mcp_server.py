@@ -79,6 +79,7 @@ class WorkflowTool(Tool):
                     task_timeout=policy.TASK_TIMEOUT,
                     id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
                     id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                    static_summary=call.summary(),
                 )
             except WorkflowAlreadyStartedError:
                 handle = client.get_workflow_handle(workflow_id, result_type=ToolOutcome)

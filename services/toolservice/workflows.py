@@ -21,6 +21,7 @@ async def run_tool(call: ToolCall) -> ToolOutcome:
         start_to_close_timeout=policy.ATTEMPT_TIMEOUT,
         schedule_to_close_timeout=policy.CALL_TIMEOUT,
         retry_policy=policy.RETRY,
+        summary=call.summary(),
     )
 
 
