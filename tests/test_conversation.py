@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from typing import Any
 
 import pytest
 from temporalio.api.operatorservice.v1 import DeleteNexusEndpointRequest, ListNexusEndpointsRequest
@@ -151,3 +152,33 @@ async def test_the_model_sees_each_tools_own_description_and_flat_parameters(age
         assert parameters["type"] == "object"
         assert set(parameters.get("properties", {})) == set(TOOLS[name].input_model.model_fields)
         assert "input" not in parameters.get("properties", {})
+
+
+async def test_a_send_signal_is_answered_like_the_update(agent_workers: Agent) -> None:
+    """A client that can only signal (fire and forget) is answered too, once per id; a
+    message the update would refuse is recorded with the reason. The reply on the wire
+    has one shape in every pattern: each tool call carries `ok`."""
+    session = new_session()
+    await agent_workers.send(session, "What is 1 + 1?", message_id="first")
+    handle = agent_workers.client.get_workflow_handle(workflow_id(session))
+    for message in ({"id": "by-signal", "text": "What's the stock price of TSLA?"},
+                    {"id": "by-signal", "text": "What's the stock price of TSLA?"},
+                    {"id": "empty", "text": "   "}):  # fmt: skip
+        await handle.signal("send", message)
+
+    async def transcript() -> list[dict[str, Any]]:
+        # Raw JSON, as another language's client sees it.
+        raw = Client(agent_workers.client.service_client, namespace=topology.ORCHESTRATOR_NAMESPACE)
+        return await raw.get_workflow_handle(workflow_id(session)).query("transcript")  # type: ignore[no-any-return]
+
+    async def settled() -> dict[str, dict[str, Any]]:
+        while True:  # until every message has its reply (bounded by the wait_for below)
+            entries = {e["message_id"]: e["reply"] for e in await transcript()}
+            if len(entries) == 3 and all(entries.values()):
+                return entries
+            await asyncio.sleep(0.1)
+
+    replies = await asyncio.wait_for(settled(), 60)
+    assert [(c["tool"], c["ok"]) for c in replies["by-signal"]["tool_calls"]] == [("stock_price", True)]
+    assert replies["empty"]["error"] is True
+    assert "empty" in replies["empty"]["text"]

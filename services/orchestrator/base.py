@@ -179,6 +179,22 @@ class Conversation:
         if problem:
             raise ValueError(problem)
 
+    @workflow.signal(name=SEND_UPDATE)
+    def send_signal(self, message: UserMessage) -> None:
+        """The same message sent as a signal (fire and forget, as some clients can only
+        do): queued like the update's, answered once per id, its reply read back from
+        the transcript. A message the update would refuse cannot be refused here: it
+        is recorded with the reason instead, so the sender finds out."""
+        if message.id in self.replies or any(p.id == message.id for p in self.pending):
+            return
+        problem = message_problem(message.text)
+        if problem is None:
+            self.pending.append(message)
+            return
+        now = workflow.now()
+        refused = Reply(message_id=message.id, text=problem, started_at=now, finished_at=now, error=True)
+        self._record(message, refused)
+
     @workflow.query(name=PROGRESS_QUERY)
     def get_progress(self) -> Progress:
         return self.progress.model_copy(

@@ -85,6 +85,9 @@ class ToolCaller:
             transport=route.transport,
             arguments=arguments,
             result=outcome.result,
+            # Set, not defaulted: the Agents SDK plugin's converter leaves unset fields
+            # off the wire, and every pattern must send the same shape.
+            ok=True,
         )
         return record, for_the_model(json.dumps(outcome.result))
 
