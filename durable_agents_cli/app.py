@@ -14,11 +14,26 @@ from durable_agents_cli.commands import agent, chat, serve, stack
 from services import __version__
 from services.errors import DagentError
 
+
+def _plain_help() -> None:
+    """Typer 0.29's help prints Python type names beside each parameter (`<str>`,
+    `<bool>`); an argument's name and an option's metavar say it in the user's words,
+    and a flag needs none."""
+    from typer.core import TyperArgument, TyperOption
+
+    TyperArgument.display_type_rich = lambda self, ctx: None  # type: ignore[method-assign]
+    show_option = TyperOption.display_type_rich
+    TyperOption.display_type_rich = lambda self, ctx: None if self.is_flag else show_option(self, ctx)  # type: ignore[method-assign]
+
+
+_plain_help()
+
 app = typer.Typer(
     name="dagent",
     help="Run durable AI agents on Temporal: one command brings up the whole stack.",
     no_args_is_help=True,
-    add_completion=False,
+    # `dagent --install-completion` (bash, zsh, fish, PowerShell), Typer's own.
+    add_completion=True,
     rich_markup_mode="rich",
     context_settings={"help_option_names": ["-h", "--help"]},
 )
@@ -35,7 +50,10 @@ def options(
     version: Annotated[
         bool,
         typer.Option(
-            "--version", callback=_show_version, is_eager=True, help="Show dagent's version and exit."
+            "--version",
+            callback=_show_version,
+            is_eager=True,
+            help="Show dagent's version and exit.",
         ),
     ] = False,
 ) -> None:

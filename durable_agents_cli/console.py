@@ -38,3 +38,8 @@ def waiting(message: str) -> Iterator[None]:
         return
     with err.status(Text(message, style="dim")):
         yield
+
+
+def examples(*lines: str) -> str:
+    """A command's help epilog: examples, one per line (Rich markup kept out)."""
+    return "Examples:\n\n" + "\n\n".join(f"  {line}" for line in lines)

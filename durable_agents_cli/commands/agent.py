@@ -33,16 +33,26 @@ def read_question(stream: BinaryIO) -> str:
 
 
 def ask(
-    question: Annotated[str, typer.Argument(help="What to ask the agent; '-' reads it from standard input.")],
+    question: Annotated[
+        str,
+        typer.Argument(metavar="QUESTION", help="What to ask the agent; '-' reads it from standard input."),
+    ],
     session: Annotated[
-        str | None, typer.Option(help="Continue this conversation (default: a new one).", show_default=False)
+        str | None,
+        typer.Option(
+            metavar="ID", help="Continue this conversation (default: a new one).", show_default=False
+        ),
     ] = None,
     message_id: Annotated[
         str | None,
-        typer.Option(help="Idempotency key: the same id is answered once, however often it is sent."),
+        typer.Option(
+            metavar="ID", help="Idempotency key: the same id is answered once, however often it is sent."
+        ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Answer, tool calls and timings as JSON.")] = False,
-    timeout: Annotated[float, typer.Option(min=1, help="Seconds to wait for the reply.")] = ASK_TIMEOUT,
+    timeout: Annotated[
+        float, typer.Option(min=1, metavar="SECONDS", help="Seconds to wait for the reply.")
+    ] = ASK_TIMEOUT,
 ) -> None:
     """Ask one question and print the answer (scriptable)."""
     from temporalio.client import WorkflowUpdateRPCTimeoutOrCancelledError
@@ -138,7 +148,15 @@ def tools_list(
 
 
 def register(app: typer.Typer) -> None:
-    app.command()(ask)
+    app.command(
+        epilog=console.examples(
+            'dagent ask "What is 125 * 8?"',
+            'dagent ask "and for AAPL?" --session 3bc448dd5b66',
+            'echo "TSLA price and my IP" | dagent ask - --json',
+        )
+    )(ask)
     tools = typer.Typer(help="The agent's tools.", no_args_is_help=True)
-    tools.command("list")(tools_list)
+    tools.command("list", epilog=console.examples("dagent tools list", "dagent tools list --json"))(
+        tools_list
+    )
     app.add_typer(tools, name="tools")

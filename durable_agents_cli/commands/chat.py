@@ -20,7 +20,9 @@ from services.settings import load_settings
 
 
 def chat(
-    session: Annotated[str | None, typer.Option(help="Resume this session.", show_default=False)] = None,
+    session: Annotated[
+        str | None, typer.Option(metavar="ID", help="Resume this session.", show_default=False)
+    ] = None,
     new: Annotated[
         bool, typer.Option("--new", help="Start a new session instead of resuming the last.")
     ] = False,
@@ -80,4 +82,11 @@ def _ensure_stack(paths: StackPaths, interactive: bool) -> None:
 
 
 def register(app: typer.Typer) -> None:
-    app.command()(chat)
+    from durable_agents_cli.chat.slash import help_lines
+
+    commands = "; ".join(f"{command}: {text}" for command, text in help_lines())
+    app.command(
+        epilog=f"In the chat: {commands}. Ctrl-C stops waiting for a turn (the agent finishes it); "
+        "Ctrl-D or /exit leaves. Sessions and input history live in DAGENT_HOME (default ~/.dagent).\n\n"
+        + console.examples("dagent chat", "dagent chat --new", "dagent chat --session 3bc448dd5b66")
+    )(chat)

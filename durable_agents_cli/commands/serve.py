@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
+from durable_agents_cli import console
 from durable_agents_cli.stack.paths import StackPaths
 from durable_agents_cli.stack.state import read_config
 from services import topology
@@ -48,7 +49,10 @@ def temporal_address(settings: DagentSettings) -> str:
 
 
 def worker(
-    name: Annotated[WorkerName, typer.Argument(help="Which worker to run.")],
+    name: Annotated[
+        WorkerName,
+        typer.Argument(metavar="NAME", help="Which worker to run: " + ", ".join(topology.WORKERS) + "."),
+    ],
 ) -> None:
     """Run one worker in the foreground (what `dagent up` spawns)."""
     settings = load_settings()
@@ -59,9 +63,15 @@ def worker(
 
 
 def mcp_serve(
-    name: Annotated[TeamName, typer.Argument(help="Whose tools to serve.")],
+    name: Annotated[
+        TeamName,
+        typer.Argument(metavar="TEAM", help="Whose tools to serve: " + ", ".join(topology.TEAMS) + "."),
+    ],
     transport: Annotated[
-        McpTransport, typer.Option(help="stdio for MCP clients that launch it.")
+        McpTransport,
+        typer.Option(
+            metavar="stdio|http", help="stdio for MCP clients that launch it, http for a local server."
+        ),
     ] = McpTransport.stdio,
     port: Annotated[
         int | None,
@@ -82,7 +92,16 @@ def mcp_serve(
 
 
 def register(app: typer.Typer) -> None:
-    app.command()(worker)
+    app.command(
+        epilog=console.examples(
+            "dagent worker it", "TEMPORAL_ADDRESS=temporal.example:7233 dagent worker finance"
+        )
+    )(worker)
     mcp = typer.Typer(help="Serve a team's tools over the Model Context Protocol.", no_args_is_help=True)
-    mcp.command("serve")(mcp_serve)
+    mcp.command(
+        "serve",
+        epilog=console.examples(
+            "dagent mcp serve finance", "dagent mcp serve it --transport http --port 8002"
+        ),
+    )(mcp_serve)
     app.add_typer(mcp, name="mcp")

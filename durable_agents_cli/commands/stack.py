@@ -25,7 +25,7 @@ NOT_HEALTHY = 3
 
 
 def _port_option(what: str, env: str) -> Any:
-    return typer.Option(help=f"Port of {what} (env {env}).", show_default=False)
+    return typer.Option(metavar="PORT", help=f"Port of {what} (env {env}).", show_default=False)
 
 
 def with_team_ports(command: Callable[..., None]) -> Callable[..., None]:
@@ -51,15 +51,20 @@ def with_team_ports(command: Callable[..., None]) -> Callable[..., None]:
 @with_team_ports
 def up(
     pattern: Annotated[
-        topology.Pattern, typer.Option(help="Agent pattern to run.")
+        topology.Pattern, typer.Option(metavar="|".join(topology.PATTERNS), help="Agent pattern to run.")
     ] = topology.DEFAULT_PATTERN,
     model: Annotated[
         str | None,
-        typer.Option(help="LiteLLM model string; default 'offline' (env DAGENT_MODEL).", show_default=False),
+        typer.Option(
+            metavar="MODEL",
+            help="LiteLLM model string; default 'offline' (env DAGENT_MODEL).",
+            show_default=False,
+        ),
     ] = None,
     model_timeout: Annotated[
         float | None,
         typer.Option(
+            metavar="SECONDS",
             help="Seconds one model call may take, retries included; default "
             f"{limits.DEFAULT_MODEL_TIMEOUT:g} (env DAGENT_MODEL_TIMEOUT).",
             show_default=False,
@@ -164,9 +169,13 @@ def status(
 
 
 def logs_command(
-    name: Annotated[str | None, typer.Argument(help=f"Component: {', '.join(logs.COMPONENTS)}.")] = None,
+    name: Annotated[
+        str | None, typer.Argument(metavar="NAME", help=f"Component: {', '.join(logs.COMPONENTS)}.")
+    ] = None,
     follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing new lines.")] = False,
-    lines: Annotated[int, typer.Option("--lines", "-n", min=0, help="Lines to show from the end.")] = 40,
+    lines: Annotated[
+        int, typer.Option("--lines", "-n", min=0, metavar="N", help="Lines to show from the end.")
+    ] = 40,
 ) -> None:
     """Show the log of one component, or of all of them."""
     paths = StackPaths(load_settings().home)
@@ -191,7 +200,18 @@ def logs_command(
 
 
 def register(app: typer.Typer) -> None:
-    app.command()(up)
-    app.command()(down)
-    app.command()(status)
-    app.command("logs")(logs_command)
+    app.command(
+        epilog=console.examples(
+            "dagent up",
+            "dagent up --pattern mcp",
+            "OPENAI_API_KEY=... dagent up --model openai/gpt-4o-mini --model-timeout 90",
+            "DAGENT_HOME=/tmp/second dagent up --temporal-port 7300 --ui-port 8300",
+        )
+    )(up)
+    app.command(epilog=console.examples("dagent down", "dagent down --purge"))(down)
+    app.command(epilog=console.examples("dagent status", "dagent status --json || echo 'not healthy'"))(
+        status
+    )
+    app.command(
+        "logs", epilog=console.examples("dagent logs", "dagent logs orchestrator -n 100", "dagent logs it -f")
+    )(logs_command)
