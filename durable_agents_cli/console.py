@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 from collections.abc import Iterator
 
 from rich.console import Console
@@ -20,13 +21,25 @@ for _console in (out, err):
         _console.width = PIPE_WIDTH
 
 
+# The command as the user typed it: started by `uv run` (which sets this), a hint that
+# says `dagent up` would name a command their shell may not have.
+RUN_THROUGH_UV = "UV_RUN_RECURSION_DEPTH" in os.environ
+COMMANDS = ("up", "down", "status", "logs", "ask", "chat", "tools", "worker", "mcp")
+DAGENT_COMMAND = re.compile(rf"(?<![\w/-])dagent (?=(?:{'|'.join(COMMANDS)})\b)")
+
+
+def as_typed(text: str) -> str:
+    """`text` with each `dagent <command>` hint as the user runs dagent (`uv run dagent`)."""
+    return DAGENT_COMMAND.sub("uv run dagent ", text) if RUN_THROUGH_UV else text
+
+
 def error(message: str) -> None:
     """One line on stderr; the message is shown verbatim, never as markup."""
-    err.print(Text.assemble(("Error: ", "bold red"), message), soft_wrap=True)
+    err.print(Text.assemble(("Error: ", "bold red"), as_typed(message)), soft_wrap=True)
 
 
 def warn(message: str) -> None:
-    err.print(Text.assemble(("Warning: ", "bold yellow"), message), soft_wrap=True)
+    err.print(Text.assemble(("Warning: ", "bold yellow"), as_typed(message)), soft_wrap=True)
 
 
 @contextlib.contextmanager

@@ -11,6 +11,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from durable_agents_cli.console import as_typed
 from durable_agents_cli.stack.state import ComponentStatus, StackState
 from services import __version__
 
@@ -63,8 +64,8 @@ def ready_summary(state: StackState, already_up: bool) -> RenderableType:
     else:
         lines.append(Text(f"Temporal: {state.config.temporal_address}"))
     if state.components:
-        lines.append(Text(f"Logs: {Path(state.components[0].log_file).parent} (dagent logs NAME)"))
-    lines.append(Text("Next: dagent status · dagent logs · dagent down", style="dim"))
+        lines.append(Text(as_typed(f"Logs: {Path(state.components[0].log_file).parent} (dagent logs NAME)")))
+    lines.append(Text(as_typed("Next: dagent chat · dagent status · dagent logs · dagent down"), style="dim"))
     return Group(components_table(state, detailed=False), *lines)
 
 

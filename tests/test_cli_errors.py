@@ -132,3 +132,12 @@ def test_ctrl_c_ends_logs_follow_with_130(stack: Stack) -> None:
 
 def test_status_json_names_the_version(stack: Stack) -> None:
     assert stack.status()["version"] == __version__
+
+
+@pytest.mark.parametrize(("through_uv", "hint"), [(True, "'uv run dagent up'"), (False, "'dagent up'")])
+def test_hints_name_the_command_as_the_user_runs_it(tmp_path: Path, through_uv: bool, hint: str) -> None:
+    """Started by `uv run`, a hint says `uv run dagent ...`: the user's shell may have no `dagent`."""
+    stack = Stack(home=tmp_path / "home", extra_env={"UV_RUN_RECURSION_DEPTH": "1" if through_uv else None})
+    result = stack.run("ask", "hi")
+    assert result.returncode == 1
+    assert f"start it with {hint}" in result.stderr

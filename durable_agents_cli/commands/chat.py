@@ -63,7 +63,7 @@ def chat(
         return backend.session
 
     left = asyncio.run(go())
-    console.out.print(f"Bye. To continue this conversation: dagent chat --session {left}")
+    console.out.print(console.as_typed(f"Bye. To continue this conversation: dagent chat --session {left}"))
 
 
 def _ensure_stack(paths: StackPaths, interactive: bool) -> None:

@@ -157,7 +157,7 @@ def status(
     if as_json:
         console.out.print_json(json.dumps(render.status_json(state, reachable, address, healthy)))
     elif state is None:
-        console.out.print("dagent is not running; start it with 'dagent up'.")
+        console.out.print(console.as_typed("dagent is not running; start it with 'dagent up'."))
     else:
         console.out.print(render.components_table(state))
         temporal_line = f"Temporal {address}: " + ("reachable" if reachable else "NOT reachable")
