@@ -41,7 +41,7 @@ app = typer.Typer(
 
 def _show_version(wanted: bool) -> None:
     if wanted:
-        console.out.print(f"dagent {__version__}")
+        version()
         raise typer.Exit()
 
 
@@ -58,6 +58,12 @@ def options(
     ] = False,
 ) -> None:
     """Run durable AI agents on Temporal: one command brings up the whole stack."""
+
+
+@app.command()
+def version() -> None:
+    """Show dagent's version."""
+    console.out.print(f"dagent {__version__}")
 
 
 stack.register(app)

@@ -90,8 +90,9 @@ def test_a_component_without_temporal_says_so_in_one_line(stack: Stack, command:
     )
 
 
-def test_version(stack: Stack) -> None:
-    result = stack.run("--version")
+@pytest.mark.parametrize("argv", [["--version"], ["version"]])
+def test_version(stack: Stack, argv: list[str]) -> None:
+    result = stack.run(*argv)
     assert result.returncode == 0
     assert result.stdout.strip() == f"dagent {__version__}"
 
