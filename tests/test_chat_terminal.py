@@ -73,7 +73,7 @@ def test_chat_answers_keeps_history_and_resumes(chat_stack: Stack) -> None:
     chat.expect("What's the stock price of TSLA\\?")
     chat.expect(PROMPT)
     chat.sendline("/exit")
-    chat.expect(f"To continue this conversation: dagent chat --session {session}")
+    chat.expect(f"To continue this conversation: (uv run )?dagent chat --session {session}")
     chat.expect(pexpect.EOF)
     chat.close()
     assert chat.exitstatus == 0

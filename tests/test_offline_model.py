@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from temporalio.testing import ActivityEnvironment
 
 from services.llm.activity import LlmActivities
 from services.llm.messages import ChatMessage, LlmRequest, unavailable_note
@@ -406,11 +409,17 @@ def test_never_calls_a_tool_it_was_not_offered() -> None:
     assert "not available" in str(result.content)
 
 
+def in_activity(call: Any, *args: Any) -> Any:
+    """`call(*args)` as the worker runs it: in an activity context, just scheduled."""
+    environment = ActivityEnvironment()
+    environment.info = dataclasses.replace(environment.info, scheduled_time=datetime.now(UTC))
+    return asyncio.run(environment.run(call, *args))
+
+
 def test_runs_through_the_real_litellm_code_path() -> None:
-    response = asyncio.run(
-        LlmActivities("offline").call_llm(
-            LlmRequest(messages=[ChatMessage(role="user", content="TSLA price and my IP")], tools=ALL_TOOLS)
-        )
+    response = in_activity(
+        LlmActivities("offline").call_llm,
+        LlmRequest(messages=[ChatMessage(role="user", content="TSLA price and my IP")], tools=ALL_TOOLS),
     )
     assert sorted(call.name for call in response.tool_calls) == ["get_ip", "stock_price"]
     assert all(call.id.startswith("call_") for call in response.tool_calls)
@@ -423,10 +432,9 @@ def test_a_model_that_cannot_work_fails_without_retries() -> None:
     from temporalio.exceptions import ApplicationError
 
     with pytest.raises(ApplicationError) as caught:
-        asyncio.run(
-            LlmActivities("no-such-provider-model").call_llm(
-                LlmRequest(messages=[ChatMessage(role="user", content="hi")])
-            )
+        in_activity(
+            LlmActivities("no-such-provider-model").call_llm,
+            LlmRequest(messages=[ChatMessage(role="user", content="hi")]),
         )
     assert caught.value.non_retryable
     assert "no-such-provider-model" in caught.value.message
