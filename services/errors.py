@@ -38,3 +38,8 @@ class StoppedWaitingError(DagentError):
 
 class TemporalSetupError(DagentError):
     """Temporal is unreachable or refused to create a namespace or endpoint."""
+
+
+class IdentityError(DagentError):
+    """A token is missing, forged, expired, meant for someone else, or lacks a scope;
+    or the users file or key set cannot be read."""

@@ -1,0 +1,113 @@
+"""The keys that sign and verify identity tokens.
+
+By default the stack is its own issuer: `dagent up` creates an Ed25519 signing key
+(PEM, mode 0600) under DAGENT_HOME/auth and publishes its public half as a JWKS
+next to it; every service verifies with the JWKS only. A company's identity
+provider replaces the local one through DAGENT_AUTH_JWKS (a JWKS file, or an
+https URL that PyJWT's client fetches and caches).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from services.errors import IdentityError
+
+AUTH_DIR = "auth"
+SIGNING_KEY_FILE = "signing-key.pem"
+JWKS_FILE = "jwks.json"
+# The local issuer's one key: its id names it in each token's header.
+LOCAL_KEY_ID = "dagent-local-1"
+
+
+def auth_dir(home: Path) -> Path:
+    return home / AUTH_DIR
+
+
+def ensure_local_keys(home: Path) -> None:
+    """Create the stack's signing key and its JWKS, once (0600, never overwritten)."""
+    directory = auth_dir(home)
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    private_file = directory / SIGNING_KEY_FILE
+    if private_file.exists():
+        return
+    key = Ed25519PrivateKey.generate()
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    _write_private(private_file, pem)
+    public = json.loads(jwt.algorithms.OKPAlgorithm.to_jwk(key.public_key()))
+    jwks = {"keys": [{**public, "kid": LOCAL_KEY_ID, "alg": "EdDSA", "use": "sig"}]}
+    _write_private(directory / JWKS_FILE, json.dumps(jwks, indent=2).encode())
+
+
+def signing_key(home: Path) -> Ed25519PrivateKey:
+    """The local issuer's private key (only the CLI and the orchestrator's worker mint)."""
+    path = auth_dir(home) / SIGNING_KEY_FILE
+    try:
+        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    except FileNotFoundError:
+        raise IdentityError(f"No signing key at {path}: run 'dagent up' once to create it.") from None
+    except (OSError, ValueError) as exc:
+        raise IdentityError(f"The signing key {path} cannot be read ({exc}).") from None
+    if not isinstance(key, Ed25519PrivateKey):
+        raise IdentityError(f"The signing key {path} is not an Ed25519 key.")
+    return key
+
+
+@dataclass(frozen=True)
+class KeySet:
+    """Where verification keys come from: a JWKS file, or a JWKS URL."""
+
+    location: str
+
+    def key_for(self, token: str) -> jwt.PyJWK:
+        """The public key that signed `token` (by its `kid`), or IdentityError. Its own
+        algorithm is the only one a token may claim (no algorithm confusion)."""
+        try:
+            if self.location.startswith(("https://", "http://")):
+                return _client(self.location).get_signing_key_from_jwt(token)
+            header = jwt.get_unverified_header(token)
+            found = {k.key_id: k for k in _file_keys(self.location).keys}
+            key = found.get(header.get("kid")) if header.get("kid") else next(iter(found.values()), None)
+        except jwt.PyJWTError as exc:
+            raise IdentityError(f"the token is malformed ({exc})") from None
+        if key is None:
+            raise IdentityError("the token is not signed by a trusted key")
+        return key
+
+
+def local_key_set(home: Path) -> KeySet:
+    return KeySet(str(auth_dir(home) / JWKS_FILE))
+
+
+def _file_keys(location: str) -> jwt.PyJWKSet:
+    try:
+        return jwt.PyJWKSet.from_dict(json.loads(Path(location).read_text()))
+    except FileNotFoundError:
+        raise IdentityError(f"No key set at {location}: run 'dagent up', or set DAGENT_AUTH_JWKS.") from None
+    except (OSError, ValueError, jwt.PyJWTError) as exc:
+        raise IdentityError(f"The key set {location} cannot be read ({exc}).") from None
+
+
+_clients: dict[str, jwt.PyJWKClient] = {}
+
+
+def _client(url: str) -> jwt.PyJWKClient:
+    if url not in _clients:
+        _clients[url] = jwt.PyJWKClient(url, cache_keys=True, lifespan=300, timeout=5)
+    return _clients[url]
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    """Written 0600 from the first byte (no window where another user could read it)."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(data)

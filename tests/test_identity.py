@@ -1,0 +1,132 @@
+"""Identity tokens and the users file: what is accepted, and each way a token is refused."""
+
+from __future__ import annotations
+
+import base64
+import json
+import stat
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from services.errors import IdentityError
+from services.identity import KeySet, ensure_local_keys, local_key_set, mint, signing_key, users, verify
+from services.identity.keys import LOCAL_KEY_ID, auth_dir
+
+EVERY_SCOPE = ["finance:read", "it:read", "orchestrator:read"]
+MINUTE = timedelta(minutes=1)
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    ensure_local_keys(tmp_path)
+    return tmp_path
+
+
+def test_a_token_names_its_user_and_scopes(home: Path) -> None:
+    token = mint(signing_key(home), "alice", ["it:read"], "it", MINUTE)
+    principal = verify(token, local_key_set(home), audience="it")
+    assert principal.user == "alice"
+    assert principal.holds("it:read")
+    assert not principal.holds("finance:read")
+    assert principal.token_id
+
+
+def refusal(home: Path, token: str | None, audience: str = "it") -> str:
+    with pytest.raises(IdentityError) as refused:
+        verify(token, local_key_set(home), audience=audience)
+    message = str(refused.value)
+    assert not token or token not in message  # a refusal never repeats the token
+    return message
+
+
+def test_each_bad_token_is_refused_with_its_reason(home: Path) -> None:
+    key = signing_key(home)
+    assert refusal(home, None) == "no token was presented"
+    assert refusal(home, mint(key, "alice", [], "it", -MINUTE)) == "the token has expired"
+    assert refusal(home, mint(key, "alice", [], "finance", MINUTE)) == "the token is not meant for it"
+    assert "malformed" in refusal(home, "not-a-jwt")
+    assert "larger than" in refusal(home, "x" * 10_000)
+    far = jwt.encode(
+        {"sub": "a", "aud": "it", "iss": "dagent-local", "exp": 2**40}, key, "EdDSA", {"kid": LOCAL_KEY_ID}
+    )
+    assert refusal(home, far) == "the token's expiry is not a valid time"
+    # Same key id, another stack's key: a forgery.
+    other = mint(Ed25519PrivateKey.generate(), "alice", EVERY_SCOPE, "it", MINUTE)
+    assert refusal(home, other) == "the token is not signed by a trusted key"
+    # alg "none", and a token whose payload was edited after signing.
+    unsigned = jwt.encode(
+        {"sub": "alice", "aud": "it"}, key=None, algorithm="none", headers={"kid": LOCAL_KEY_ID}
+    )
+    assert "malformed" in refusal(home, unsigned) or "trusted" in refusal(home, unsigned)
+    header, _, signature = mint(key, "bob", [], "it", MINUTE).split(".")
+    payload = base64.urlsafe_b64encode(json.dumps({"sub": "bob", "aud": "it", "scope": "it:read"}).encode())
+    assert refusal(home, f"{header}.{payload.decode().rstrip('=')}.{signature}") in (
+        "the token is not signed by a trusted key",
+        "the token lacks the 'exp' claim",
+    )
+
+
+def test_an_external_issuer_is_verified_from_its_jwks_file(tmp_path: Path) -> None:
+    """A company IdP: its own key (ES256 here), its own issuer, a JWKS file."""
+    private = ec.generate_private_key(ec.SECP256R1())
+    public = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(private.public_key()))
+    jwks = tmp_path / "jwks.json"
+    jwks.write_text(json.dumps({"keys": [{**public, "kid": "corp-1", "alg": "ES256", "use": "sig"}]}))
+    expires = datetime.now(UTC) + timedelta(hours=1)
+    claims = {
+        "sub": "carol",
+        "aud": "dagent",
+        "iss": "https://idp.example",
+        "scope": "it:read",
+        "exp": expires,
+    }
+    token = jwt.encode(claims, private, algorithm="ES256", headers={"kid": "corp-1"})
+    principal = verify(token, KeySet(str(jwks)), audience="dagent", issuer="https://idp.example")
+    assert (principal.user, principal.scopes) == ("carol", frozenset({"it:read"}))
+    with pytest.raises(IdentityError, match="not issued by"):
+        verify(token, KeySet(str(jwks)), audience="dagent")
+
+
+def test_the_signing_key_is_private_and_kept(home: Path) -> None:
+    directory = auth_dir(home)
+    assert stat.S_IMODE(directory.stat().st_mode) == 0o700
+    for name in ("signing-key.pem", "jwks.json"):
+        assert stat.S_IMODE((directory / name).stat().st_mode) == 0o600
+    before = (directory / "signing-key.pem").read_bytes()
+    ensure_local_keys(home)
+    assert (directory / "signing-key.pem").read_bytes() == before
+
+
+def test_users_default_to_the_login_user_with_every_scope(home: Path) -> None:
+    assert users.load(home, EVERY_SCOPE) == {users.login_user(): frozenset(EVERY_SCOPE)}
+    users.add(home, "bob", ["it:read"], EVERY_SCOPE)
+    assert users.scopes_of(home, "bob", EVERY_SCOPE) == {"it:read"}
+    assert stat.S_IMODE(users.users_path(home).stat().st_mode) == 0o600
+    users.remove(home, "bob", EVERY_SCOPE)
+    with pytest.raises(IdentityError, match="Unknown user 'bob'"):
+        users.scopes_of(home, "bob", EVERY_SCOPE)
+
+
+@pytest.mark.parametrize(
+    ("name", "scopes", "said"),
+    [
+        ("eve", ["root:all"], "Unknown scope 'root:all'; known scopes: finance:read, it:read"),
+        ("../etc", ["it:read"], "Invalid user name"),
+    ],
+)
+def test_bad_users_are_refused(home: Path, name: str, scopes: list[str], said: str) -> None:
+    with pytest.raises(IdentityError, match=said):
+        users.add(home, name, scopes, EVERY_SCOPE)
+
+
+def test_a_malformed_users_file_is_one_line(home: Path) -> None:
+    users.users_path(home).write_text('{"users": {"bob": {"scopes": "it:read"}}}')
+    with pytest.raises(IdentityError) as refused:
+        users.load(home, EVERY_SCOPE)
+    assert "users.bob.scopes" in str(refused.value)
+    assert "\n" not in str(refused.value)
