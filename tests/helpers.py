@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import socket
+import random
 import subprocess
 import sys
 import time
@@ -45,17 +45,28 @@ async def tool_endpoints(client: Client, session: str) -> set[str]:
 
 
 def free_port() -> int:
-    """A port nothing listens on, and that none of our other free_port() calls returned."""
+    """A port nothing listens on, and that none of our other free_port() calls returned.
+
+    Chosen below the kernel's ephemeral range: a port from that range (what binding
+    port 0 gives) can be taken by any outgoing connection before a stack binds it,
+    which a busy machine makes likely."""
     while True:
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = int(sock.getsockname()[1])
+        port = _random.randrange(PORTS_FROM, _ephemeral_start())
         if port not in _handed_out and port_is_free(port):
             _handed_out.add(port)
             return port
 
 
+PORTS_FROM = 20_000
 _handed_out: set[int] = set()
+_random = random.Random()
+
+
+def _ephemeral_start() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32_768
 
 
 def eventually(check: Callable[[], Any], timeout: float = 20.0, interval: float = 0.1) -> Any:
