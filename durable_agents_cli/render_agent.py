@@ -98,13 +98,20 @@ def ask_problem_json(session: str, message_id: str, problem: str) -> dict[str, A
 
 def catalog_table(catalog: ToolCatalogResult) -> Table:
     table = Table(title="Tools")
-    for column in ("service", "tool", "transport", "description", "parameters"):
+    for column in ("service", "tool", "transport", "scope", "description", "parameters"):
         table.add_column(column, overflow="fold")  # wrapped, never cut
     for tool in catalog.tools:
         params = tool.parameters.get("properties", {})
-        table.add_row(tool.service, tool.name, tool.transport, tool.description, ", ".join(params) or "-")
+        table.add_row(
+            tool.service,
+            tool.name,
+            tool.transport,
+            tool.scope or "-",
+            tool.description,
+            ", ".join(params) or "-",
+        )
     for service in catalog.unavailable:
-        table.add_row(service, "-", "-", Text("unavailable", style="red"), "-")
+        table.add_row(service, "-", "-", "-", Text("unavailable", style="red"), "-")
     return table
 
 
@@ -115,6 +122,7 @@ def catalog_json(catalog: ToolCatalogResult) -> dict[str, Any]:
                 "service": tool.service,
                 "tool": tool.name,
                 "transport": tool.transport,
+                "scope": tool.scope,
                 "description": tool.description,
                 "parameters": tool.parameters,
             }

@@ -167,6 +167,15 @@ def test_tools_list_shows_live_services(running_stack: Stack) -> None:
     if running_stack.pattern == "mcp":
         expected = {(s, t, "mcp" if tr == "nexus" else tr) for s, t, tr in NEXUS_TOOLS}
     assert {(t["service"], t["tool"], t["transport"]) for t in catalog["tools"]} == expected
+    # Each service says, over its own transport, which scope each of its tools needs.
+    assert {t["tool"]: t["scope"] for t in catalog["tools"]} == {
+        "calculator": "orchestrator:read",
+        "weather": "orchestrator:read",
+        "get_ip": "it:read",
+        "jira_metrics": "it:read",
+        "stock_price": "finance:read",
+        "calculate_roi": "finance:read",
+    }
     assert catalog["unavailable"] == {}
     table = running_stack.run("tools", "list", check=True).stdout
     assert "calculate_roi" in table

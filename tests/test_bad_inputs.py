@@ -226,7 +226,7 @@ async def _three_megabytes(_: Any) -> dict[str, Any]:
 
 
 async def test_a_three_megabyte_tool_result_is_cut_before_it_travels(monkeypatch: pytest.MonkeyPatch) -> None:
-    huge = Tool("huge", "returns 3 MB", Nothing, _three_megabytes, "it")
+    huge = Tool("huge", "returns 3 MB", Nothing, _three_megabytes, "it", "it:read")
     monkeypatch.setitem(registry.TOOLS, "huge", huge)
     result = await ActivityEnvironment().run(ToolActivities("it").run_tool, ToolCall(tool="huge"))
     size = len(json.dumps(result.result))

@@ -164,6 +164,7 @@ class ToolRoute(ToolSchema):
             name=tool.name,
             description=tool.description,
             parameters=tool.parameters,
+            scope=tool.scope,
             service=service,
             transport=transport,
             endpoint=endpoint,

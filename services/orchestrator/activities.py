@@ -15,6 +15,7 @@ from services import topology
 from services.conversation.contract import ToolCatalogResult, ToolRoute
 from services.tools import ToolSchema
 from services.toolservice import mcp_token
+from services.toolservice.contract import SCOPE_META
 
 MCP_LIST_TIMEOUT = 5.0
 # Every turn asks; within this many seconds one answer serves all conversations,
@@ -96,7 +97,12 @@ class McpCatalogActivities:
             listed = await mcp.list_tools()
         return [
             ToolRoute.to(
-                ToolSchema(name=tool.name, description=tool.description or "", parameters=tool.input_schema),
+                ToolSchema(
+                    name=tool.name,
+                    description=tool.description or "",
+                    parameters=tool.input_schema,
+                    scope=str((tool.meta or {}).get(SCOPE_META, "")),
+                ),
                 service=team,
                 transport="mcp",
             )

@@ -2,6 +2,6 @@
 team, named after it in `services.topology`. Each tool is defined once here and
 served over whichever transport the pattern uses."""
 
-from services.teams.registry import TOOLS, get_tool, tools_of
+from services.teams.registry import SCOPES, TOOLS, get_tool, tools_of
 
-__all__ = ["TOOLS", "get_tool", "tools_of"]
+__all__ = ["SCOPES", "TOOLS", "get_tool", "tools_of"]

@@ -79,6 +79,7 @@ TOOLS = [
         input_model=StockInput,
         implementation=stock_price,
         team=TEAM,
+        scope="finance:read",
     ),
     Tool(
         name="calculate_roi",
@@ -86,5 +87,6 @@ TOOLS = [
         input_model=RoiInput,
         implementation=calculate_roi,
         team=TEAM,
+        scope="finance:read",
     ),
 ]

@@ -82,6 +82,7 @@ TOOLS = [
         input_model=NoInput,
         implementation=get_ip,
         team=TEAM,
+        scope="it:read",
     ),
     Tool(
         name="jira_metrics",
@@ -89,5 +90,6 @@ TOOLS = [
         input_model=JiraInput,
         implementation=jira_metrics,
         team=TEAM,
+        scope="it:read",
     ),
 ]

@@ -64,6 +64,7 @@ TOOLS = [
         input_model=CalculatorInput,
         implementation=calculate,
         team=TEAM,
+        scope="orchestrator:read",
     ),
     Tool(
         name="weather",
@@ -71,5 +72,6 @@ TOOLS = [
         input_model=WeatherInput,
         implementation=weather,
         team=TEAM,
+        scope="orchestrator:read",
     ),
 ]

@@ -24,6 +24,10 @@ TOOLS: dict[str, Tool] = {
 }
 
 
+# Every scope some tool needs: what a user can be given.
+SCOPES: list[str] = sorted({tool.scope for tool in TOOLS.values()})
+
+
 def get_tool(name: str, team: str | None = None) -> Tool:
     """The tool called `name` (owned by `team`, if given), or ToolInputError listing the known ones."""
     tool = TOOLS.get(name)

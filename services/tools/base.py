@@ -39,11 +39,13 @@ ToolResult = dict[str, Any]
 
 
 class ToolSchema(BaseModel):
-    """A tool as a caller or a model sees it: name, description, JSON schema of its arguments."""
+    """A tool as a caller or a model sees it: name, description, JSON schema of its
+    arguments, and the scope a user needs to have it run (empty: not said)."""
 
     name: str
     description: str
     parameters: dict[str, Any]
+    scope: str = ""
 
     def function_spec(self) -> dict[str, Any]:
         """The OpenAI / LiteLLM `tools=[...]` entry for this tool."""
@@ -66,6 +68,8 @@ class Tool:
     input_model: type[BaseModel]
     implementation: Callable[[Any], Awaitable[ToolResult]]
     team: str  # topology.ORCHESTRATOR for local tools, else the owning team's name
+    # What a user must hold to have it run, checked where it runs.
+    scope: str
 
     def parameters_schema(self) -> dict[str, Any]:
         """A flat JSON schema of the arguments, as function-calling models expect."""
@@ -78,7 +82,11 @@ class Tool:
 
     def describe(self) -> ToolDescription:
         return ToolDescription(
-            name=self.name, description=self.description, parameters=self.parameters_schema(), team=self.team
+            name=self.name,
+            description=self.description,
+            parameters=self.parameters_schema(),
+            team=self.team,
+            scope=self.scope,
         )
 
     def function_spec(self) -> dict[str, Any]:

@@ -26,6 +26,8 @@ __all__ = [
 
 # Where an MCP client puts a call's idempotency key in the request's `_meta`.
 IDEMPOTENCY_META = "dagent/idempotency-key"
+# The scope a tool needs, in the `_meta` of its MCP tool listing.
+SCOPE_META = "dagent/scope"
 
 
 class ListToolsInput(BaseModel):

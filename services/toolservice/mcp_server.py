@@ -32,7 +32,7 @@ from services.failures import root_message
 from services.teams import get_tool, tools_of
 from services.tools import ToolInputError
 from services.toolservice import mcp_token, policy
-from services.toolservice.contract import IDEMPOTENCY_META, ToolCall, ToolOutcome
+from services.toolservice.contract import IDEMPOTENCY_META, SCOPE_META, ToolCall, ToolOutcome
 from services.toolservice.workflows import ToolWorkflow
 
 logger = logging.getLogger("dagent.mcp")
@@ -118,6 +118,7 @@ def build_server(team: topology.Team, client: Client, token: str | None) -> Fast
                 name=tool.name,
                 description=tool.description,
                 parameters=tool.parameters_schema(),
+                meta={SCOPE_META: tool.scope},
                 team=team.name,
                 client=client,
             )
