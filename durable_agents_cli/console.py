@@ -24,7 +24,7 @@ for _console in (out, err):
 # The command as the user typed it: started by `uv run` (which sets this), a hint that
 # says `dagent up` would name a command their shell may not have.
 RUN_THROUGH_UV = "UV_RUN_RECURSION_DEPTH" in os.environ
-COMMANDS = ("up", "down", "status", "logs", "ask", "chat", "tools", "worker", "mcp")
+COMMANDS = ("up", "down", "status", "logs", "ask", "chat", "tools", "worker", "mcp", "users")
 DAGENT_COMMAND = re.compile(rf"(?<![\w/-])dagent (?=(?:{'|'.join(COMMANDS)})\b)")
 
 

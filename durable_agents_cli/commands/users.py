@@ -1,0 +1,77 @@
+"""`dagent users`: who may use the stack's tools, and with which scopes (local issuer)."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from durable_agents_cli import console
+from services.settings import load_settings
+
+
+def _scopes() -> list[str]:
+    from services.teams import SCOPES
+
+    return SCOPES
+
+
+def users_add(
+    name: Annotated[str, typer.Argument(metavar="NAME", help="The user's name (their login, say).")],
+    scope: Annotated[
+        list[str] | None,
+        typer.Option("--scope", "-s", metavar="SCOPE", help="A scope to grant; repeat for more."),
+    ] = None,
+) -> None:
+    """Add a user, or replace an existing user's scopes."""
+    from services.identity import users
+
+    home = load_settings().home
+    users.add(home, name, scope or [], _scopes())
+    granted = ", ".join(sorted(scope or [])) or "no scope"
+    console.out.print(f"User '{name}' holds {granted}.")
+
+
+def users_remove(name: Annotated[str, typer.Argument(metavar="NAME", help="The user to remove.")]) -> None:
+    """Remove a user: their next token is refused."""
+    from services.identity import users
+
+    users.remove(load_settings().home, name, _scopes())
+    console.out.print(f"User '{name}' removed.")
+
+
+def users_list(
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """List the users and the scopes each holds."""
+    from services.identity import users
+
+    listed = users.load(load_settings().home, _scopes())
+    if as_json:
+        console.out.print_json(json.dumps({"users": {n: sorted(s) for n, s in sorted(listed.items())}}))
+        return
+    table = Table(title="Users")
+    table.add_column("user")
+    table.add_column("scopes", overflow="fold")
+    for name, scopes in sorted(listed.items()):
+        table.add_row(name, ", ".join(sorted(scopes)) or "-")
+    console.out.print(table)
+    console.out.print(f"Scopes: {', '.join(_scopes())}.", style="dim")
+
+
+def register(app: typer.Typer) -> None:
+    group = typer.Typer(help="Who may use the tools, and with which scopes.", no_args_is_help=True)
+    group.command(
+        "add",
+        epilog=console.examples(
+            "dagent users add bob --scope it:read",
+            "dagent users add alice -s it:read -s finance:read -s orchestrator:read",
+        ),
+    )(users_add)
+    group.command("remove", epilog=console.examples("dagent users remove bob"))(users_remove)
+    group.command("list", epilog=console.examples("dagent users list", "dagent users list --json"))(
+        users_list
+    )
+    app.add_typer(group, name="users")
