@@ -25,7 +25,7 @@ from durable_agents_cli.stack.processes import (
     tail,
 )
 from durable_agents_cli.stack.state import StackConfig, StackState, read_config, read_state, write_config
-from services import identity, topology
+from services import topology
 from services.errors import ConfigError, StackNotRunningError, StartupError
 from services.toolservice import mcp_token
 
@@ -94,6 +94,8 @@ def up(paths: StackPaths, config: StackConfig, progress: Progress | None = None)
     previous = read_config(paths)
     config = config.model_copy(update={"generation": (previous.generation + 1) if previous else 1})
     mcp_token.ensure(paths.home)
+    from services import identity  # PyJWT and cryptography: ~0.15 s, only `up` needs them
+
     identity.ensure_local_keys(paths.home)
     write_config(paths, config)
     if running is not None:
