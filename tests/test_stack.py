@@ -7,6 +7,7 @@ import json
 import os
 import signal
 import socket
+import stat
 import uuid
 from datetime import timedelta
 
@@ -44,6 +45,10 @@ def test_up_status_restart_down_and_persistence(stack: Stack) -> None:
     up = stack.run("up", check=True)
     assert "dagent is up" in up.stdout
     assert f"http://127.0.0.1:{stack.ui_port}" in up.stdout
+    # The stack's identity issuer: its signing key, private to its owner.
+    auth = stack.home / "auth"
+    assert stat.S_IMODE(auth.stat().st_mode) == 0o700
+    assert stat.S_IMODE((auth / "signing-key.pem").stat().st_mode) == 0o600
 
     status = stack.status()
     assert status["pattern"] == "nexus"
