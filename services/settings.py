@@ -26,6 +26,12 @@ DEFAULT_HOME = Path("~/.dagent")
 SUPERVISOR_PID_ENV = "DAGENT_SUPERVISOR_PID"
 
 
+def warm_marker(home: Path, worker: str) -> Path:
+    """The file a worker writes (its pid) once its warm-up is done: LiteLLM loaded, for
+    the orchestrator. A chat reads it to say why a first turn takes seconds."""
+    return home / "run" / f"{worker}.warm"
+
+
 def team_port_flag(team: str) -> str:
     """The keyword a caller passes a team's MCP port as (the `up` flag, without dashes)."""
     return f"{team}_mcp_port"

@@ -15,6 +15,7 @@ import signal
 import socket
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from temporalio.client import Client
@@ -23,7 +24,7 @@ from temporalio.worker import Worker
 from services import BUILD_ID, health, temporal, topology
 from services.errors import ConfigError
 from services.parts import WorkerParts
-from services.settings import SUPERVISOR_PID_ENV, DagentSettings
+from services.settings import SUPERVISOR_PID_ENV, DagentSettings, warm_marker
 
 logger = logging.getLogger("dagent.worker")
 
@@ -110,7 +111,8 @@ async def run_worker(
     parts = parts_for(name, settings)
     loop = asyncio.get_running_loop()
     if parts.warm_up is not None:
-        _warm_up(loop, parts.warm_up)  # overlaps the connection to Temporal
+        # Overlaps the connection to Temporal; the marker says when it is done.
+        _warm_up(loop, parts.warm_up, warm_marker(settings.home, name))
     if client is None:
         client = await connect_worker_client(name, settings, address)
     worker = build_worker(name, client, parts, task_queue)
@@ -135,14 +137,18 @@ async def run_worker(
     logger.info("worker %s stopped", name)
 
 
-def _warm_up(loop: asyncio.AbstractEventLoop, prepare: Callable[[], None]) -> None:
-    """Run `prepare` in a daemon thread, so a worker told to stop mid-way exits at once.
+def _warm_up(loop: asyncio.AbstractEventLoop, prepare: Callable[[], None], marker: Path) -> None:
+    """Run `prepare` in a daemon thread, so a worker told to stop mid-way exits at once;
+    then write this process's pid to `marker`.
 
     Polling starts meanwhile; gating readiness on it would add seconds to every `dagent up`.
     """
 
     def run() -> None:
         prepare()
+        with contextlib.suppress(OSError):  # a read-only home only loses the hint
+            marker.parent.mkdir(parents=True, exist_ok=True)
+            marker.write_text(str(os.getpid()))
         with contextlib.suppress(RuntimeError):  # the worker stopped meanwhile
             loop.call_soon_threadsafe(logger.info, "warm-up done (%s)", prepare.__name__)
 

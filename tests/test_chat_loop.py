@@ -190,3 +190,12 @@ def test_parse(line: str, action: str) -> None:
 @pytest.mark.parametrize("line", ["hello", "what is 1/2", "//not a command", ""])
 def test_plain_messages_are_not_commands(line: str) -> None:
     assert slash.parse(line) is None
+
+
+def test_a_first_turn_says_it_waits_for_the_model_library() -> None:
+    from durable_agents_cli.chat.terminal import LOADING, describe
+
+    thinking = Progress(state="thinking", step=1)
+    assert describe(thinking, model_loading=True) == LOADING
+    assert describe(thinking, model_loading=False) == "thinking"
+    assert describe(Progress(state="thinking", step=2), model_loading=True) == "thinking (step 2)"

@@ -64,6 +64,9 @@ def test_up_status_restart_down_and_persistence(stack: Stack) -> None:
         assert component["restarts"] == 0
         assert psutil.pid_exists(component["pid"])
     pids = {c["name"]: c["pid"] for c in status["components"]}
+    # Once LiteLLM is loaded, the orchestrator says so (the chat stops saying "loading").
+    warm = stack.home / "run" / "orchestrator.warm"
+    eventually(lambda: warm.exists() and warm.read_text() == str(pids["orchestrator"]), timeout=60)
 
     # Each worker really serves its own queue in its own namespace.
     for worker in topology.WORKERS:

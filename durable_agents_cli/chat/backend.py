@@ -13,29 +13,55 @@ from temporalio.client import Client
 from temporalio.service import RPCError
 
 from durable_agents_cli.chat.repl import SessionInfo
+from durable_agents_cli.stack.paths import StackPaths
 from durable_agents_cli.stack.processes import address_accepts
-from durable_agents_cli.stack.state import StackState
+from durable_agents_cli.stack.state import StackState, read_state
 from services import conversation, topology
 from services.conversation import CircuitStatus, Progress, Reply, ToolCatalogResult, TranscriptEntry
 from services.errors import DagentError, StackNotRunningError
+from services.settings import warm_marker
 
 T = TypeVar("T")
 
 PROGRESS_INTERVAL = 0.1
+# Under DAGENT_HOME/chat: the session `dagent chat` resumes.
+LAST_SESSION_FILE = "last_session"
 # What /tools waits for the orchestrator's discovery (a silent team costs it 5 s).
 TOOLS_TIMEOUT = timedelta(seconds=10)
 
 
 class TemporalChatBackend:
     def __init__(
-        self, client: Client, state: StackState, session: str, last_session_file: Path, turns_per_run: int
+        self,
+        client: Client,
+        state: StackState,
+        session: str,
+        paths: StackPaths,
+        turns_per_run: int,
     ) -> None:
         self.client = client
         self.state = state
+        self.paths = paths
+        self.home = paths.home
         self._session = session
-        self.last_session_file = last_session_file
+        self.last_session_file = paths.chat_dir / LAST_SESSION_FILE
         self.turns_per_run = turns_per_run
+        self._warm = False
         self._remember()
+
+    def model_loading(self) -> bool:
+        """Whether the orchestrator now running is still loading the model library (a
+        first turn after its start waits for it). Read from its marker until it is warm."""
+        if self._warm:
+            return False
+        state = read_state(self.paths)
+        orchestrator = state.component(topology.ORCHESTRATOR) if state else None
+        try:
+            warm_pid = int(warm_marker(self.home, topology.ORCHESTRATOR).read_text())
+        except (OSError, ValueError):
+            warm_pid = None
+        self._warm = orchestrator is not None and orchestrator.pid == warm_pid
+        return not self._warm and orchestrator is not None
 
     @property
     def session(self) -> str:

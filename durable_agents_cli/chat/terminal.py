@@ -23,18 +23,31 @@ PROMPT_STYLE = "bold ansicyan"
 CONTINUATION = "  … "
 
 
-def describe(progress: Progress) -> str:
+# What a first turn after `dagent up` is waiting for, instead of a long "thinking".
+LOADING = "loading the model library (the first turn after a start waits for it)"
+
+
+def describe(progress: Progress, model_loading: bool = False) -> str:
     if progress.state == "calling_tool":
         return f"calling {progress.service}.{progress.tool} via {progress.transport}"
     if progress.state == "thinking":
+        if progress.step <= 1 and model_loading:
+            return LOADING
         return "thinking" + (f" (step {progress.step})" if progress.step > 1 else "")
     return "waiting for the agent" + (f" ({progress.queued} queued)" if progress.queued else "")
 
 
 class TerminalView:
-    def __init__(self, console: Console, history_file: Path, interactive: bool) -> None:
+    def __init__(
+        self,
+        console: Console,
+        history_file: Path,
+        interactive: bool,
+        model_loading: Callable[[], bool] = lambda: False,
+    ) -> None:
         self.console = console
         self.interactive = interactive
+        self.model_loading = model_loading
         self.status: Status | None = None
         self._prompt = self._make_prompt(history_file) if interactive else None
         self._interrupt: Callable[[], object] | None = None
@@ -114,12 +127,13 @@ class TerminalView:
     def progress(self, progress: Progress) -> None:
         if not self.interactive:
             return
+        text = describe(progress, progress.state == "thinking" and self.model_loading())
         if self.status is None:
             self._echo(False)  # keys typed while the agent works would garble the spinner
-            self.status = self.console.status(describe(progress))
+            self.status = self.console.status(text)
             self.status.start()
         else:
-            self.status.update(describe(progress))
+            self.status.update(text)
 
     def turn_done(self) -> None:
         if self.status is not None:

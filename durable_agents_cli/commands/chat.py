@@ -28,7 +28,7 @@ def chat(
     ] = False,
 ) -> None:
     """Chat with the agent: live progress, Markdown answers, /help for commands."""
-    from durable_agents_cli.chat.backend import TemporalChatBackend, last_session
+    from durable_agents_cli.chat.backend import LAST_SESSION_FILE, TemporalChatBackend, last_session
     from durable_agents_cli.chat.repl import ChatLoop
     from durable_agents_cli.chat.terminal import TerminalView
     from durable_agents_cli.session import check_id, connect_to_stack
@@ -39,7 +39,7 @@ def chat(
     paths = StackPaths(settings.home)
     interactive = sys.stdin.isatty()
     _ensure_stack(paths, interactive)
-    last_file = paths.chat_dir / "last_session"
+    last_file = paths.chat_dir / LAST_SESSION_FILE
     resumed = session or (None if new else last_session(last_file))
     session_id = resumed or new_session_id()
 
@@ -55,8 +55,10 @@ def chat(
                 # Name the session left behind, and how to go back to it.
                 console.out.print(Text(f"{exc} Starting a new session.", style="yellow"))
                 resumed, session_id = None, new_session_id()
-        backend = TemporalChatBackend(client, state, session_id, last_file, settings.turns_per_run)
-        view = TerminalView(console.out, paths.chat_dir / "input_history", interactive)
+        backend = TemporalChatBackend(client, state, session_id, paths, settings.turns_per_run)
+        view = TerminalView(
+            console.out, paths.chat_dir / "input_history", interactive, model_loading=backend.model_loading
+        )
         loop = ChatLoop(backend, view, time.monotonic)
         view.on_interrupt(loop.interrupt)
         await loop.run(show_history=resumed is not None)
