@@ -25,7 +25,8 @@ for _console in (out, err):
 # says `dagent up` would name a command their shell may not have.
 RUN_THROUGH_UV = "UV_RUN_RECURSION_DEPTH" in os.environ
 COMMANDS = ("up", "down", "status", "logs", "ask", "chat", "tools", "worker", "mcp", "users")
-DAGENT_COMMAND = re.compile(rf"(?<![\w/-])dagent (?=(?:{'|'.join(COMMANDS)})\b)")
+# Not inside a path or a word, and not already after `uv run `.
+DAGENT_COMMAND = re.compile(rf"(?<![\w/.~-])(?<!uv run )dagent (?=(?:{'|'.join(COMMANDS)})\b)")
 
 
 def as_typed(text: str) -> str:

@@ -35,9 +35,10 @@ def scrub(text: str, environ: Mapping[str, str] | None = None) -> str:
     """`text` with every credential in it replaced by [redacted]: the values of this
     process's secret variables (OPENAI_API_KEY...), and anything shaped like a key."""
     variables = os.environ if environ is None else environ
-    for name, value in variables.items():
-        if len(value) >= MIN_SECRET_CHARS and SECRET_VARIABLE.search(name) and value in text:
-            text = text.replace(value, REDACTED)
+    secrets = [v for n, v in variables.items() if len(v) >= MIN_SECRET_CHARS and SECRET_VARIABLE.search(n)]
+    # Longest first: a secret that contains another must not be left half visible.
+    for value in sorted(secrets, key=len, reverse=True):
+        text = text.replace(value, REDACTED)
     for shape in SECRET_SHAPES:
         text = shape.sub(_replacement, text)
     return text

@@ -15,7 +15,7 @@ import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.converter import default as default_converter
 
-from tests.helpers import NEXUS_TOOLS, Stack, tool_endpoints
+from tests.helpers import NEXUS_TOOLS, Stack, eventually, tool_endpoints
 
 pytestmark = pytest.mark.stack
 
@@ -107,15 +107,21 @@ def test_the_web_ui_names_each_call(running_stack: Stack) -> None:
     history) carries a summary a reader of the Web UI understands without clicking."""
     answer = ask(running_stack, "What's the stock price of TSLA?")
     expected = f"stock_price TSLA for dagent-chat-{answer['session']}"
-    assert expected in asyncio.run(tool_workflow_summaries(running_stack))
+    # Visibility (what list_workflows reads) may lag the workflow by a moment.
+    eventually(lambda: expected in asyncio.run(tool_workflow_summaries(running_stack, answer["session"])))
     if running_stack.pattern != "mcp":
         assert expected in asyncio.run(operation_summaries(running_stack, answer["session"]))
 
 
-async def tool_workflow_summaries(stack: Stack) -> set[str]:
+async def tool_workflow_summaries(stack: Stack, session: str) -> set[str]:
+    """The static summaries of the Finance tool workflows started since `session` began."""
     client = await stack.client("finance-namespace")
     summaries = set()
-    async for execution in client.list_workflows("WorkflowType = 'dagent.ToolWorkflow'"):
+    started = (
+        await (await stack.client()).get_workflow_handle(f"dagent-chat-{session}").describe()
+    ).start_time
+    query = f"WorkflowType = 'dagent.ToolWorkflow' AND StartTime >= '{started.isoformat()}'"
+    async for execution in client.list_workflows(query):
         description = await client.get_workflow_handle(execution.id).describe()
         summaries.add(await description.static_summary() or "")
     return summaries

@@ -25,7 +25,7 @@ pytestmark = pytest.mark.server
 
 MODEL = f"openai/{openai_server.MODEL_NAME}"
 WORKER_MODEL = MODEL
-BUDGET = 6
+BUDGET = 8
 WORKER_SETTINGS = {"model_timeout": BUDGET}
 KEY = "sk-test-" + "k3y" * 8
 

@@ -43,3 +43,8 @@ def test_the_value_of_a_secret_variable_is_redacted_whatever_its_shape() -> None
 def test_ordinary_text_is_left_alone() -> None:
     text = "The finance service is unavailable: connection refused (task-queue finance-task-queue)"
     assert scrub(text, environ={"SHORT_KEY": "abc"}) == text
+
+
+def test_a_secret_inside_another_is_not_left_half_visible() -> None:
+    environ = {"SHORT_API_KEY": "abcdefgh12", "LONG_API_KEY": "abcdefgh12-and-more-secret"}
+    assert scrub("key abcdefgh12-and-more-secret refused", environ) == f"key {REDACTED} refused"

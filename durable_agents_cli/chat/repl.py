@@ -124,7 +124,7 @@ class ChatLoop:
             return None
         finally:
             self.current = None
-        self.view.turn_done()
+            self.view.turn_done()  # whatever ended the turn: spinner gone, echo back
         self.view.reply(reply, self.clock() - started)
         return reply
 

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
+import termios
 import time
+from collections.abc import Iterator
 from typing import Annotated
 
 import typer
@@ -64,8 +67,25 @@ def chat(
         await loop.run(show_history=resumed is not None)
         return backend.session
 
-    left = asyncio.run(go())
+    with _terminal_kept():
+        left = asyncio.run(go())
     console.out.print(console.as_typed(f"Bye. To continue this conversation: dagent chat --session {left}"))
+
+
+@contextlib.contextmanager
+def _terminal_kept() -> Iterator[None]:
+    """The terminal's settings as they were, however the chat ends: it turns echo off
+    while the agent works, and a crash then must not leave the shell without echo."""
+    try:
+        saved = termios.tcgetattr(sys.stdin)
+    except (termios.error, ValueError, OSError):  # not a terminal
+        yield
+        return
+    try:
+        yield
+    finally:
+        with contextlib.suppress(termios.error, OSError):
+            termios.tcsetattr(sys.stdin, termios.TCSADRAIN, saved)
 
 
 def _ensure_stack(paths: StackPaths, interactive: bool) -> None:

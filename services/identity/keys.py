@@ -9,10 +9,12 @@ https URL that PyJWT's client fetches and caches).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import jwt
 from cryptography.hazmat.primitives import serialization
@@ -32,20 +34,26 @@ def auth_dir(home: Path) -> Path:
 
 
 def ensure_local_keys(home: Path) -> None:
-    """Create the stack's signing key and its JWKS, once (0600, never overwritten)."""
+    """Create the stack's signing key once (0600, never overwritten), and its JWKS from
+    it (again if it is missing). Each file appears whole or not at all."""
     directory = auth_dir(home)
-    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     private_file = directory / SIGNING_KEY_FILE
-    if private_file.exists():
-        return
-    key = Ed25519PrivateKey.generate()
-    pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
-    _write_private(private_file, pem)
-    public = json.loads(jwt.algorithms.OKPAlgorithm.to_jwk(key.public_key()))
-    jwks = {"keys": [{**public, "kid": LOCAL_KEY_ID, "alg": "EdDSA", "use": "sig"}]}
-    _write_private(directory / JWKS_FILE, json.dumps(jwks, indent=2).encode())
+    try:
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if not private_file.exists():
+            pem = Ed25519PrivateKey.generate().private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            )
+            # A concurrent `up` that got there first wins; its key is as good.
+            publish_private(private_file, pem, replace=False)
+        if not (directory / JWKS_FILE).exists():
+            public = json.loads(jwt.algorithms.OKPAlgorithm.to_jwk(signing_key(home).public_key()))
+            jwks = {"keys": [{**public, "kid": LOCAL_KEY_ID, "alg": "EdDSA", "use": "sig"}]}
+            publish_private(directory / JWKS_FILE, json.dumps(jwks, indent=2).encode(), replace=False)
+    except OSError as exc:
+        raise IdentityError(
+            f"The identity keys under {directory} cannot be written ({exc.strerror})."
+        ) from None
 
 
 def signing_key(home: Path) -> Ed25519PrivateKey:
@@ -73,7 +81,7 @@ class KeySet:
         algorithm is the only one a token may claim (no algorithm confusion)."""
         try:
             if self.location.startswith(("https://", "http://")):
-                return _client(self.location).get_signing_key_from_jwt(token)
+                return _client(_trusted_url(self.location)).get_signing_key_from_jwt(token)
             header = jwt.get_unverified_header(token)
             found = {k.key_id: k for k in _file_keys(self.location).keys}
             key = found.get(header.get("kid")) if header.get("kid") else next(iter(found.values()), None)
@@ -97,6 +105,15 @@ def _file_keys(location: str) -> jwt.PyJWKSet:
         raise IdentityError(f"The key set {location} cannot be read ({exc}).") from None
 
 
+def _trusted_url(url: str) -> str:
+    """Keys fetched over plain HTTP could be swapped by anyone on the way: https only,
+    except from this machine."""
+    host = urlsplit(url).hostname or ""
+    if url.startswith("http://") and host not in ("127.0.0.1", "localhost", "::1"):
+        raise IdentityError(f"The key set {url} must be served over https.")
+    return url
+
+
 _clients: dict[str, jwt.PyJWKClient] = {}
 
 
@@ -106,8 +123,20 @@ def _client(url: str) -> jwt.PyJWKClient:
     return _clients[url]
 
 
-def _write_private(path: Path, data: bytes) -> None:
-    """Written 0600 from the first byte (no window where another user could read it)."""
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-    with os.fdopen(descriptor, "wb") as handle:
-        handle.write(data)
+def publish_private(path: Path, data: bytes, replace: bool) -> None:
+    """`data` at `path`, 0600 from its first byte, and whole: written to a private
+    temporary file, then linked into place (`replace=False`: an existing file stays)."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if replace:
+            temporary.replace(path)
+            return
+        with contextlib.suppress(FileExistsError):
+            os.link(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)

@@ -16,7 +16,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field, ValidationError
 
 from services.errors import IdentityError
-from services.identity.keys import auth_dir
+from services.identity.keys import auth_dir, publish_private
 
 USERS_FILE = "users.json"
 USER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
@@ -97,11 +97,11 @@ def remove(home: Path, user: str, every_scope: Iterable[str]) -> None:
 
 
 def _save(home: Path, users: dict[str, frozenset[str]]) -> None:
-    directory = auth_dir(home)
-    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     content = UsersFile(users={name: UserEntry(scopes=sorted(s)) for name, s in sorted(users.items())})
-    temporary = directory / f".{USERS_FILE}.{os.getpid()}.tmp"
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
-    with os.fdopen(descriptor, "w") as handle:
-        handle.write(content.model_dump_json(indent=2))
-    temporary.replace(users_path(home))
+    try:
+        auth_dir(home).mkdir(mode=0o700, parents=True, exist_ok=True)
+        publish_private(users_path(home), content.model_dump_json(indent=2).encode(), replace=True)
+    except OSError as exc:
+        raise IdentityError(
+            f"The users file {users_path(home)} cannot be written ({exc.strerror})."
+        ) from None

@@ -7,6 +7,7 @@ network (LITELLM_LOCAL_MODEL_COST_MAP).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import threading
@@ -15,7 +16,7 @@ from typing import Any
 from temporalio import activity
 
 from services import limits
-from services.llm.call import bounded, empty
+from services.llm.call import bounded, empty, library_loaded
 from services.llm.messages import LlmRequest, LlmResponse, LlmToolCall
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
@@ -41,6 +42,7 @@ def load_litellm() -> None:
             logging.getLogger(name).setLevel(logging.WARNING)
         register()
         _loaded = True
+        library_loaded()
 
 
 def litellm_model(model: str) -> str:
@@ -68,7 +70,8 @@ class LlmActivities:
 
     @activity.defn(name="dagent.call_llm")
     async def call_llm(self, request: LlmRequest) -> LlmResponse:
-        load_litellm()
+        # Off the event loop: the first call after a start may wait seconds for the import.
+        await asyncio.to_thread(load_litellm)
         import litellm
 
         async def complete(seconds_left: float) -> Any:

@@ -31,6 +31,9 @@ logger = logging.getLogger("dagent.llm")
 LLM_RATE_LIMITED = "LlmRateLimited"
 LLM_MALFORMED = "LlmMalformedOutput"
 LLM_EMPTY = "LlmEmptyAnswer"
+# What an attempt needs at least, of the budget, to be worth making.
+MIN_ATTEMPT_SECONDS = 2.0
+MIN_ATTEMPT_SHARE = 0.1
 
 
 async def bounded(model: str, budget: float, call: Callable[[float], Awaitable[T]]) -> T:
@@ -57,7 +60,9 @@ def told(error: ApplicationError, budget: float) -> ApplicationError:
     cause, not a timeout), logged as one line instead of a traceback per attempt."""
     attempt = activity.info().attempt
     wait = error.next_retry_delay or policy.retry_delay(attempt)
-    final = error.non_retryable or attempt >= policy.ATTEMPTS or wait.total_seconds() >= seconds_left(budget)
+    # Another attempt only if, after the wait, it still has time to answer.
+    needed = wait.total_seconds() + max(MIN_ATTEMPT_SECONDS, budget * MIN_ATTEMPT_SHARE)
+    final = error.non_retryable or attempt >= policy.ATTEMPTS or needed > seconds_left(budget)
     logger.warning(
         "Model call failed (attempt %d%s): %s", attempt, "" if final else ", retried", error.message
     )
@@ -72,9 +77,22 @@ def told(error: ApplicationError, budget: float) -> ApplicationError:
 
 
 def seconds_left(budget: float) -> float:
-    """What is left of the budget: earlier attempts, and the waits between them, count."""
-    spent = datetime.now(UTC) - activity.info().scheduled_time
-    return budget - spent.total_seconds()
+    """What is left of the budget: earlier attempts, and the waits between them, count;
+    a wait for the model library to load (the first turn after a start) does not."""
+    started = activity.info().scheduled_time
+    if library_loaded_at is not None:
+        started = max(started, library_loaded_at)
+    return budget - (datetime.now(UTC) - started).total_seconds()
+
+
+# When this process finished loading LiteLLM.
+library_loaded_at: datetime | None = None
+
+
+def library_loaded() -> None:
+    """Mark LiteLLM loaded: calls scheduled while it loaded start their budget now."""
+    global library_loaded_at  # noqa: PLW0603
+    library_loaded_at = datetime.now(UTC)
 
 
 def silent(model: str, budget: float) -> ApplicationError:
@@ -95,12 +113,11 @@ def failure(exc: Exception, model: str, budget: float, left: float) -> Applicati
     """What a failed call reads as, and whether it is worth another attempt."""
     import litellm
 
-    reason = scrub(limits.one_line(str(exc) or type(exc).__name__))
+    # Scrubbed whole, before it is cut: a cut key would no longer match its variable.
+    reason = limits.one_line(scrub(str(exc) or type(exc).__name__))
     final = tuple(getattr(litellm, name) for name in policy.FINAL_LITELLM_ERRORS)
     if isinstance(exc, TimeoutError | litellm.Timeout):
         return silent(model, budget)
-    if any(isinstance(cause, json.JSONDecodeError) for cause in causes(exc)) or "Expecting" in reason:
-        return ApplicationError(f"the model ({model}) returned malformed output", type=LLM_MALFORMED)
     if isinstance(exc, litellm.RateLimitError):
         wait = retry_after(exc)
         if wait is not None and wait >= left:
@@ -129,6 +146,9 @@ def failure(exc: Exception, model: str, budget: float, left: float) -> Applicati
             type=policy.LLM_CONFIG_ERROR,
             non_retryable=True,
         )
+    if any(isinstance(cause, json.JSONDecodeError) for cause in causes(exc)) or "Expecting" in reason:
+        # Checked last: a refusal whose text says "Expecting ..." is still a refusal.
+        return ApplicationError(f"the model ({model}) returned malformed output", type=LLM_MALFORMED)
     return ApplicationError(f"the model ({model}) failed: {reason}", type=type(exc).__name__)
 
 

@@ -34,6 +34,7 @@ with workflow.unsafe.imports_passed_through():
     from services.orchestrator.circuits import Circuits
     from services.orchestrator.discovery import discover
     from services.orchestrator.memory import Memory
+    from services.safe_text import clean_text
 
 # Model calls one turn may make before it gives up.
 MAX_STEPS = 8
@@ -193,7 +194,9 @@ class Conversation:
             return
         now = workflow.now()
         refused = Reply(message_id=message.id, text=problem, started_at=now, finished_at=now, error=True)
-        self._record(message, refused)
+        # The refused text itself is kept only as far as a valid message could be.
+        shown = limits.cut(clean_text(message.text), limits.MAX_MESSAGE_CHARS, " [cut]")
+        self._record(message.model_copy(update={"text": shown}), refused)
 
     @workflow.query(name=PROGRESS_QUERY)
     def get_progress(self) -> Progress:

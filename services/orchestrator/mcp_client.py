@@ -66,7 +66,8 @@ class TeamMcpServer(MCPServerStreamableHttp):
     async def _alive(self) -> bool:
         """Whether the server's event loop answers at all (a refusal counts: 401 without a token)."""
         try:
-            async with httpx.AsyncClient(timeout=MCP_PING_SECONDS) as client:
+            # Straight to the local server: no proxy from the environment in between.
+            async with httpx.AsyncClient(timeout=MCP_PING_SECONDS, trust_env=False) as client:
                 await client.get(self.url)
         except httpx.HTTPError:
             return False
