@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -12,7 +13,7 @@ from collections.abc import Iterator
 import pexpect
 import pytest
 
-from tests.helpers import Stack
+from tests.helpers import Stack, dagent_argv
 
 pytestmark = pytest.mark.stack
 
@@ -190,6 +191,23 @@ def test_ask_in_a_terminal_shows_a_spinner_then_the_answer(chat_stack: Stack) ->
     ask.expect(pexpect.EOF)
     ask.close()
     assert ask.exitstatus == 0
+
+
+def test_chat_from_a_pipe_answers_in_plain_lines(chat_stack: Stack) -> None:
+    """Scripted through a pipe: each answer as written, not padded to a width."""
+    result = subprocess.run(
+        dagent_argv("chat", "--new"),
+        input="What is 125 * 8?\n/exit\n",
+        env=chat_stack.env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "= **1000**" in result.stdout or "1000" in result.stdout
+    assert all(line == line.rstrip() for line in result.stdout.splitlines()), result.stdout
+    assert "\x1b" not in result.stdout
 
 
 def test_chat_without_a_stack_says_how_to_start_it(stack: Stack) -> None:

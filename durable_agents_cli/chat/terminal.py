@@ -142,7 +142,10 @@ class TerminalView:
             self._echo(True)
 
     def reply(self, reply: Reply, seconds: float) -> None:
-        self.console.print(render_agent.answer(reply, seconds))
+        if self.console.is_terminal:
+            self.console.print(render_agent.answer(reply, seconds))
+        else:  # a pipe or a file: the text as written, not padded to the width
+            self.console.file.write(render_agent.plain_answer(reply, seconds))
         self.console.print()  # a blank line between turns
 
     @staticmethod
