@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -199,3 +200,26 @@ def test_a_first_turn_says_it_waits_for_the_model_library() -> None:
     assert describe(thinking, model_loading=True) == LOADING
     assert describe(thinking, model_loading=False) == "thinking"
     assert describe(Progress(state="thinking", step=2), model_loading=True) == "thinking (step 2)"
+
+
+def test_the_model_is_loading_until_the_orchestrator_marks_its_warm_up(tmp_path: Path) -> None:
+    from durable_agents_cli.stack import control
+    from durable_agents_cli.stack.paths import StackPaths
+    from durable_agents_cli.stack.state import ComponentStatus, StackConfig, StackState, write_state
+
+    paths = StackPaths(tmp_path)
+    paths.ensure()
+    assert not control.model_loading(paths)  # nothing runs: nothing loads
+    config = StackConfig(
+        pattern="nexus", model="offline", log_level="INFO", temporal_port=1, ui_port=2, mcp_ports={}
+    )
+    orchestrator = ComponentStatus(name="orchestrator", state="running", pid=4321)
+    write_state(
+        paths,
+        StackState(supervisor_pid=1, generation=1, phase="ready", config=config, components=[orchestrator]),
+    )
+    assert control.model_loading(paths)
+    (paths.run_dir / "orchestrator.warm").write_text("999")  # a previous process's marker
+    assert control.model_loading(paths)
+    (paths.run_dir / "orchestrator.warm").write_text("4321")
+    assert not control.model_loading(paths)

@@ -13,13 +13,13 @@ from temporalio.client import Client
 from temporalio.service import RPCError
 
 from durable_agents_cli.chat.repl import SessionInfo
+from durable_agents_cli.stack import control
 from durable_agents_cli.stack.paths import StackPaths
 from durable_agents_cli.stack.processes import address_accepts
-from durable_agents_cli.stack.state import StackState, read_state
+from durable_agents_cli.stack.state import StackState
 from services import conversation, topology
 from services.conversation import CircuitStatus, Progress, Reply, ToolCatalogResult, TranscriptEntry
 from services.errors import DagentError, StackNotRunningError
-from services.settings import warm_marker
 
 T = TypeVar("T")
 
@@ -54,14 +54,9 @@ class TemporalChatBackend:
         first turn after its start waits for it). Read from its marker until it is warm."""
         if self._warm:
             return False
-        state = read_state(self.paths)
-        orchestrator = state.component(topology.ORCHESTRATOR) if state else None
-        try:
-            warm_pid = int(warm_marker(self.home, topology.ORCHESTRATOR).read_text())
-        except (OSError, ValueError):
-            warm_pid = None
-        self._warm = orchestrator is not None and orchestrator.pid == warm_pid
-        return not self._warm and orchestrator is not None
+        loading = control.model_loading(self.paths)
+        self._warm = not loading
+        return loading
 
     @property
     def session(self) -> str:

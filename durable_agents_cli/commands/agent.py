@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from pathlib import Path
 from typing import Annotated, Any, BinaryIO
 
 import typer
@@ -94,7 +95,7 @@ def ask(
 
     try:
         try:
-            with console.waiting(f"Waiting for the agent (session {session_id})..."):
+            with console.waiting(_waiting_for(settings.home, session_id)):
                 reply, elapsed = asyncio.run(go())
         except KeyboardInterrupt:
             if not sending:
@@ -116,6 +117,18 @@ def ask(
         console.err.print(f"[dim]session {session_id}: continue with --session {session_id}[/]")
     if reply.error:
         raise typer.Exit(1)  # the answer says it failed: so does the exit code
+
+
+def _waiting_for(home: Path, session: str) -> str:
+    from durable_agents_cli.stack import control
+    from durable_agents_cli.stack.paths import StackPaths
+
+    loading = (
+        "; the first turn after a start loads the model library"
+        if control.model_loading(StackPaths(home))
+        else ""
+    )
+    return f"Waiting for the agent (session {session}{loading})..."
 
 
 def _kept(session: str, message_id: str) -> str:

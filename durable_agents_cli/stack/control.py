@@ -27,6 +27,7 @@ from durable_agents_cli.stack.processes import (
 from durable_agents_cli.stack.state import StackConfig, StackState, read_config, read_state, write_config
 from services import topology
 from services.errors import ConfigError, StackNotRunningError, StartupError
+from services.settings import warm_marker
 from services.toolservice import mcp_token
 
 UP_TIMEOUT = 120.0
@@ -295,6 +296,19 @@ def _suspended(pid: int) -> bool:
         return psutil.Process(pid).status() == psutil.STATUS_STOPPED
     except psutil.Error:
         return False
+
+
+def model_loading(paths: StackPaths) -> bool:
+    """Whether the running orchestrator is still loading the model library: its warm-up
+    marker does not (yet) name its pid. A first turn after a start waits for it."""
+    state = read_state(paths)
+    orchestrator = state.component(topology.ORCHESTRATOR) if state else None
+    if orchestrator is None:
+        return False
+    try:
+        return int(warm_marker(paths.home, topology.ORCHESTRATOR).read_text()) != orchestrator.pid
+    except (OSError, ValueError):
+        return True
 
 
 def current_state(paths: StackPaths) -> StackState:
