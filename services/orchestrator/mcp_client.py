@@ -49,19 +49,30 @@ class TeamMcpServer(MCPServerStreamableHttp):
         )
         self.team = team
 
+    async def connect(self) -> None:
+        # The plugin connects before a call: a server stuck since discovery is named here.
+        try:
+            await super().connect()  # type: ignore[no-untyped-call]
+        except MCPError as exc:
+            raise await self._unanswered(exc, "the connection") from None
+
     async def call_tool(self, tool_name: str, arguments: dict[str, Any] | None, meta: Any = None) -> Any:
         try:
             return await super().call_tool(tool_name, arguments, meta)
         except MCPError as exc:
-            if exc.code != REQUEST_TIMEOUT:
-                raise
-            if await self._alive():
-                raise ApplicationError(f"the {self.team} MCP server is still busy with the call") from None
-            raise ApplicationError(
-                f"the {self.team} MCP server did not answer within {MCP_REQUEST_SECONDS:g} s",
-                type=MCP_SERVER_SILENT,
-                non_retryable=True,
-            ) from None
+            raise await self._unanswered(exc, "the call") from None
+
+    async def _unanswered(self, exc: MCPError, what: str) -> Exception:
+        """A request left unanswered: busy (retried) or silent (final); other errors as they are."""
+        if exc.code != REQUEST_TIMEOUT:
+            return exc
+        if await self._alive():
+            return ApplicationError(f"the {self.team} MCP server is still busy with {what}")
+        return ApplicationError(
+            f"the {self.team} MCP server did not answer within {MCP_REQUEST_SECONDS:g} s",
+            type=MCP_SERVER_SILENT,
+            non_retryable=True,
+        )
 
     async def _alive(self) -> bool:
         """Whether the server's event loop answers at all (a refusal counts: 401 without a token)."""
