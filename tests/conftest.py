@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import subprocess
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -19,6 +20,22 @@ from services.conversation import Reply
 from services.settings import DagentSettings
 from services.worker import connect_worker_client, run_worker
 from tests.helpers import Stack, eventually, free_port
+
+
+@pytest.fixture(scope="session", autouse=True)
+def private_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """No test writes to the user's ~/.dagent: whatever reads settings without a home of
+    its own gets this one."""
+    home = tmp_path_factory.mktemp("default-home")
+    saved = os.environ.get("DAGENT_HOME")
+    os.environ["DAGENT_HOME"] = str(home)
+    try:
+        yield home
+    finally:
+        if saved is None:
+            os.environ.pop("DAGENT_HOME", None)
+        else:
+            os.environ["DAGENT_HOME"] = saved
 
 
 @pytest.fixture(scope="session")
@@ -99,7 +116,9 @@ class Agent:
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session", params=PATTERNS)
-async def agent_workers(request: pytest.FixtureRequest, dev_server: str) -> AsyncIterator[Agent]:
+async def agent_workers(
+    request: pytest.FixtureRequest, dev_server: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Agent]:
     """The orchestrator, IT and Finance workers, in this process, on the real dev server,
     once per agent pattern; they stop at the end of the module. A module may set
     `WORKER_MODEL` to run them with another model, and `WORKER_SETTINGS` for more."""
@@ -107,7 +126,9 @@ async def agent_workers(request: pytest.FixtureRequest, dev_server: str) -> Asyn
     await bootstrap.ensure_topology(base)
     model = getattr(request.module, "WORKER_MODEL", "offline")
     extra = getattr(request.module, "WORKER_SETTINGS", {})
-    settings = DagentSettings(model=model, pattern=request.param, **extra)
+    # Their own DAGENT_HOME: a worker writes there (the warm-up marker), never in ~/.dagent.
+    home = tmp_path_factory.mktemp("workers-home")
+    settings = DagentSettings(home=home, model=model, pattern=request.param, **extra)
     tasks = []
     for name in topology.WORKERS:
         client = await connect_worker_client(name, settings, address=dev_server)

@@ -46,7 +46,7 @@ async def finance_mcp(dev_server: str, tmp_path_factory: pytest.TempPathFactory)
     await bootstrap.ensure_topology(client)
     port = free_port()
     tasks = [
-        asyncio.create_task(run_worker("finance", DagentSettings(), client=client)),
+        asyncio.create_task(run_worker("finance", DagentSettings(home=home), client=client)),
         asyncio.create_task(serve("finance", "http", port, home, client=client)),
     ]
     url = f"http://127.0.0.1:{port}/mcp"
@@ -199,7 +199,7 @@ async def test_not_reachable_beyond_loopback(finance_mcp: str) -> None:
 
 async def test_stdio_transport(dev_server: str, tmp_path: Path) -> None:
     client = await temporal.connect(topology.IT.namespace, address=dev_server)
-    worker = asyncio.create_task(run_worker("it", DagentSettings(), client=client))
+    worker = asyncio.create_task(run_worker("it", DagentSettings(home=tmp_path), client=client))
     env = {"TEMPORAL_ADDRESS": dev_server, "DAGENT_HOME": str(tmp_path), "PATH": "/usr/bin:/bin"}
     transport = StdioTransport(
         command=sys.executable,

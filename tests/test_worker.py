@@ -4,6 +4,7 @@ test worker polls a task queue of its own."""
 import asyncio
 import os
 import uuid
+from pathlib import Path
 
 import pytest
 from temporalio.client import Client
@@ -16,11 +17,13 @@ pytestmark = pytest.mark.server
 
 
 @pytest.mark.parametrize("name", list(topology.WORKERS))
-async def test_worker_answers_on_its_own_queue(client: Client, name: str) -> None:
+async def test_worker_answers_on_its_own_queue(client: Client, name: str, tmp_path: Path) -> None:
     placement = topology.WORKERS[name]
     team_client = Client(client.service_client, namespace=placement.namespace)
     queue = f"test-{name}-{uuid.uuid4().hex[:8]}"
-    running = asyncio.create_task(run_worker(name, load_settings(), client=team_client, task_queue=queue))
+    running = asyncio.create_task(
+        run_worker(name, load_settings(home=tmp_path), client=team_client, task_queue=queue)
+    )
     try:
         result = await team_client.execute_workflow(
             health.PingWorkflow.run,
