@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from rich.console import Console
 from rich.text import Text
@@ -24,7 +24,7 @@ for _console in (out, err):
 # The command as the user typed it: started by `uv run` (which sets this), a hint that
 # says `dagent up` would name a command their shell may not have.
 RUN_THROUGH_UV = "UV_RUN_RECURSION_DEPTH" in os.environ
-COMMANDS = ("up", "down", "status", "logs", "ask", "chat", "tools", "worker", "mcp", "users")
+COMMANDS = ("up", "down", "status", "logs", "ask", "chat", "tools", "worker", "mcp", "users", "version")
 # Not inside a path or a word, and not already after `uv run `.
 DAGENT_COMMAND = re.compile(rf"(?<![\w/.~-])(?<!uv run )dagent (?=(?:{'|'.join(COMMANDS)})\b)")
 
@@ -44,13 +44,13 @@ def warn(message: str) -> None:
 
 
 @contextlib.contextmanager
-def waiting(message: str) -> Iterator[None]:
+def waiting(message: Callable[[], str]) -> Iterator[None]:
     """A spinner on stderr while the block runs, when stderr is a terminal (never in a
-    pipe or a log, where it would be noise)."""
+    pipe or a log, where it would be noise; `message` is then not even made)."""
     if not err.is_terminal:
         yield
         return
-    with err.status(Text(message, style="dim")):
+    with err.status(Text(message(), style="dim")):
         yield
 
 

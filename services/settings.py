@@ -22,6 +22,8 @@ LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 
 ENV_PREFIX = "DAGENT_"
 DEFAULT_HOME = Path("~/.dagent")
+# Under DAGENT_HOME: what running processes share (pid, lock, state, token and marker files).
+RUN_DIR = "run"
 # Set by the supervisor on its children; a worker whose supervisor vanished stops by itself.
 SUPERVISOR_PID_ENV = "DAGENT_SUPERVISOR_PID"
 
@@ -29,7 +31,7 @@ SUPERVISOR_PID_ENV = "DAGENT_SUPERVISOR_PID"
 def warm_marker(home: Path, worker: str) -> Path:
     """The file a worker writes (its pid) once its warm-up is done: LiteLLM loaded, for
     the orchestrator. A chat reads it to say why a first turn takes seconds."""
-    return home / "run" / f"{worker}.warm"
+    return home / RUN_DIR / f"{worker}.warm"
 
 
 def team_port_flag(team: str) -> str:

@@ -142,3 +142,15 @@ def test_hints_name_the_command_as_the_user_runs_it(tmp_path: Path, through_uv: 
     result = stack.run("ask", "hi")
     assert result.returncode == 1
     assert f"start it with {hint}" in result.stderr
+
+
+def test_hints_know_every_command() -> None:
+    """The commands `uv run` is put before are exactly the app's own."""
+    import typer
+
+    from durable_agents_cli import console
+    from durable_agents_cli.app import app
+
+    group = typer.main.get_command(app)
+    assert isinstance(group, typer.core.TyperGroup)
+    assert set(console.COMMANDS) == set(group.commands)

@@ -42,7 +42,6 @@ class TemporalChatBackend:
         self.client = client
         self.state = state
         self.paths = paths
-        self.home = paths.home
         self._session = session
         self.last_session_file = paths.chat_dir / LAST_SESSION_FILE
         self.turns_per_run = turns_per_run

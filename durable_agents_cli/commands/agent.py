@@ -95,7 +95,7 @@ def ask(
 
     try:
         try:
-            with console.waiting(_waiting_for(settings.home, session_id)):
+            with console.waiting(lambda: _waiting_for(settings.home, session_id)):
                 reply, elapsed = asyncio.run(go())
         except KeyboardInterrupt:
             if not sending:

@@ -136,21 +136,13 @@ def _check_ports(config: StackConfig, paths: StackPaths, running: StackState | N
     for n, (port, what) in enumerate(needed):
         other = next((w for p, w in needed[:n] if p == port), None)
         if other is not None:
-            raise ConfigError(
-                f"Port {port} is given twice: for the {_flag_owner(other)} and the {_flag_owner(what)}."
-            )
+            raise ConfigError(f"Port {port} is given twice: for {other}, and for {what}.")
     for port, what in _ports_needed(config, paths, running):
         if not port_is_free(port):
             raise ConfigError(
                 f"Port {port} ({what}) is already in use; stop whatever listens there "
                 f"or choose another port (see 'dagent up --help')."
             )
-
-
-def _flag_owner(what: str) -> str:
-    """'Temporal Web UI, --ui-port / DAGENT_UI_PORT' -> 'Temporal Web UI (--ui-port)'."""
-    name, _, flags = what.partition(", ")
-    return f"{name} ({flags.split(' / ')[0]})" if flags else name
 
 
 def _ports_needed(

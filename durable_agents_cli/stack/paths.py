@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from services.errors import ConfigError
+from services.settings import RUN_DIR
 
 
 @dataclass(frozen=True)
@@ -15,7 +16,7 @@ class StackPaths:
 
     @property
     def run_dir(self) -> Path:
-        return self.home / "run"
+        return self.home / RUN_DIR
 
     @property
     def logs_dir(self) -> Path:

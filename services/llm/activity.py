@@ -70,8 +70,8 @@ class LlmActivities:
 
     @activity.defn(name="dagent.call_llm")
     async def call_llm(self, request: LlmRequest) -> LlmResponse:
-        # Off the event loop: the first call after a start may wait seconds for the import.
-        await asyncio.to_thread(load_litellm)
+        if not _loaded:  # off the event loop: the first call after a start may wait seconds
+            await asyncio.to_thread(load_litellm)
         import litellm
 
         async def complete(seconds_left: float) -> Any:

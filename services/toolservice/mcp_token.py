@@ -7,12 +7,14 @@ import os
 import secrets
 from pathlib import Path
 
+from services.settings import RUN_DIR
+
 # A token given in the environment wins over the file (a team serving on its own).
 TOKEN_ENV = "DAGENT_MCP_TOKEN"  # noqa: S105 (a variable name, not a secret)
 
 
 def token_file(home: Path) -> Path:
-    return home / "run" / "mcp-token"
+    return home / RUN_DIR / "mcp-token"
 
 
 def load(home: Path) -> str | None:
