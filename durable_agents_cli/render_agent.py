@@ -66,9 +66,10 @@ def _footer(reply: Reply, elapsed: float) -> str:
     return footer
 
 
-def ask_json(session: str, reply: Reply, elapsed: float) -> dict[str, Any]:
+def ask_json(session: str, reply: Reply, elapsed: float, user: str) -> dict[str, Any]:
     return {
         "session": session,
+        "user": user,
         "message_id": reply.message_id,
         "answer": reply.text,
         "error": reply.error,
@@ -96,33 +97,36 @@ def ask_problem_json(session: str, message_id: str, problem: str) -> dict[str, A
     }
 
 
-def catalog_table(catalog: ToolCatalogResult) -> Table:
+def catalog_table(catalog: ToolCatalogResult, user: str = "", held: frozenset[str] | None = None) -> Table:
+    """The tools; with `held`, whether `user` holds the scope each needs."""
     table = Table(title="Tools")
-    for column in ("service", "tool", "transport", "scope", "description", "parameters"):
+    columns = ["service", "tool", "transport", "scope", "description", "parameters"]
+    if held is not None:
+        columns.insert(4, f"{user} holds it")
+    for column in columns:
         table.add_column(column, overflow="fold")  # wrapped, never cut
     for tool in catalog.tools:
         params = tool.parameters.get("properties", {})
-        table.add_row(
-            tool.service,
-            tool.name,
-            tool.transport,
-            tool.scope or "-",
-            tool.description,
-            ", ".join(params) or "-",
-        )
+        row: list[str | Text] = [tool.service, tool.name, tool.transport, tool.scope or "-"]
+        if held is not None:
+            row.append(Text("yes", style="green") if tool.scope in held else Text("no", style="red"))
+        table.add_row(*row, tool.description, ", ".join(params) or "-")
     for service in catalog.unavailable:
-        table.add_row(service, "-", "-", "-", Text("unavailable", style="red"), "-")
+        dashes = ["-"] * (len(columns) - 3)
+        table.add_row(service, *dashes, Text("unavailable", style="red"), "-")
     return table
 
 
-def catalog_json(catalog: ToolCatalogResult) -> dict[str, Any]:
+def catalog_json(catalog: ToolCatalogResult, user: str, held: frozenset[str]) -> dict[str, Any]:
     return {
+        "user": user,
         "tools": [
             {
                 "service": tool.service,
                 "tool": tool.name,
                 "transport": tool.transport,
                 "scope": tool.scope,
+                "held": tool.scope in held,
                 "description": tool.description,
                 "parameters": tool.parameters,
             }

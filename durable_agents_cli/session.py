@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
+import typer
 from temporalio.client import Client
 
 from durable_agents_cli.stack import control
@@ -11,6 +13,30 @@ from durable_agents_cli.stack.paths import StackPaths
 from durable_agents_cli.stack.state import StackState
 from services import temporal, topology
 from services.errors import DagentError, StackNotRunningError, TemporalUnreachableError
+from services.settings import DagentSettings
+
+if TYPE_CHECKING:
+    from services.identity.acting import Acting
+
+UserOption = Annotated[
+    str | None,
+    typer.Option(
+        "--user",
+        metavar="NAME",
+        help="Act as this user of 'dagent users' (default: DAGENT_USER, else your login).",
+        show_default=False,
+    ),
+]
+TokenOption = Annotated[
+    str | None,
+    typer.Option(
+        "--token",
+        metavar="JWT",
+        help="Act with this identity token, e.g. from your identity provider. Prefer DAGENT_TOKEN: "
+        "a command line is visible to every local user.",
+        show_default=False,
+    ),
+]
 
 
 def check_id(kind: str, value: str | None) -> None:
@@ -22,7 +48,11 @@ def check_id(kind: str, value: str | None) -> None:
         raise DagentError(problem)
 
 
-async def connect_to_stack(home: Path) -> tuple[Client, StackState]:
+async def connect_to_stack(home: Path, acting: Acting | None = None) -> tuple[Client, StackState]:
+    """A client on the running stack's orchestrator namespace; with `acting`, each
+    message and query it sends carries that user's token."""
+    from services.identity.headers import ClientIdentity
+
     state = control.current_state(StackPaths(home))
     if state.phase != "ready":
         raise StackNotRunningError(
@@ -33,9 +63,17 @@ async def connect_to_stack(home: Path) -> tuple[Client, StackState]:
             topology.ORCHESTRATOR_NAMESPACE,
             address=state.config.temporal_address,
             runtime=temporal.quiet_runtime(),
+            interceptors=[ClientIdentity(acting.token)] if acting is not None else [],
         )
     except TemporalUnreachableError:
         raise StackNotRunningError(
             f"Cannot reach Temporal at {state.config.temporal_address}; check 'dagent status'."
         ) from None
     return client, state
+
+
+def acting_as(settings: DagentSettings, user: str | None, token: str | None) -> Acting:
+    """Who this command acts as: a user of the users file, or the holder of a token."""
+    from services.identity.acting import Acting
+
+    return Acting(settings, user, token)

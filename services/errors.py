@@ -43,3 +43,11 @@ class TemporalSetupError(DagentError):
 class IdentityError(DagentError):
     """A token is missing, forged, expired, meant for someone else, or lacks a scope;
     or the users file or key set cannot be read."""
+
+
+class AccessDeniedError(IdentityError):
+    """A tool service refused a call: who asked may not run that tool."""
+
+
+# The type of the (non-retryable) failure a refused tool call ends in.
+ACCESS_DENIED = "AccessDenied"

@@ -15,6 +15,8 @@ class WorkerParts:
     workflows: Sequence[type] = ()
     activities: Sequence[Callable[..., Any]] = ()
     nexus_service_handlers: Sequence[object] = ()
+    # Worker interceptors (identity travels in headers through them).
+    interceptors: Sequence[Any] = ()
     # Slow, blocking preparation (an import of seconds) run in a thread while the
     # worker connects and polls; work that needs it waits for it.
     warm_up: Callable[[], None] | None = None

@@ -24,6 +24,8 @@ ENV_PREFIX = "DAGENT_"
 DEFAULT_HOME = Path("~/.dagent")
 # Under DAGENT_HOME: what running processes share (pid, lock, state, token and marker files).
 RUN_DIR = "run"
+# Where every process of the stack logs, and each tool service keeps its audit trail.
+LOGS_DIR = "logs"
 # Set by the supervisor on its children; a worker whose supervisor vanished stops by itself.
 SUPERVISOR_PID_ENV = "DAGENT_SUPERVISOR_PID"
 
@@ -86,6 +88,27 @@ class DagentSettings(BaseSettings):
     log_level: LogLevel = Field(
         default="INFO",
         description="Log level of dagent's own processes.",
+    )
+    user: str = Field(
+        default="",
+        description="Who `chat` and `ask` act as (a user in the users file); empty: the OS login user.",
+    )
+    token: str = Field(
+        default="",
+        description="An identity token (JWT) to act with instead, e.g. one your identity provider minted.",
+    )
+    auth_issuer: str = Field(
+        default="",
+        description="Issuer (`iss`) of the user tokens the orchestrator accepts; empty: the stack's own.",
+    )
+    auth_audience: str = Field(
+        default="dagent",
+        min_length=1,
+        description="Audience (`aud`) a user token must name to be accepted by the orchestrator.",
+    )
+    auth_jwks: str = Field(
+        default="",
+        description="A JWKS file or https URL with the keys of DAGENT_AUTH_ISSUER; empty: the stack's own.",
     )
     test_slow_tool: str = Field(
         default="",

@@ -57,14 +57,18 @@ def parts_for(name: str, settings: DagentSettings) -> WorkerParts:
         workflows=[health.PingWorkflow, *role.workflows],
         activities=[ping.describe_worker, *role.activities],
         nexus_service_handlers=role.nexus_service_handlers,
+        interceptors=role.interceptors,
         warm_up=role.warm_up,
     )
 
 
 def client_options(name: str, settings: DagentSettings) -> dict[str, Any]:
-    """Data converter and plugins of the worker's client: what its payloads look like."""
+    """Data converter, plugins and interceptors of the worker's client."""
     if name != topology.ORCHESTRATOR:
-        return {}
+        from services.identity.headers import ClientIdentity, call_token
+
+        # A team's Nexus handler starts its tool workflow with the caller's token.
+        return {"interceptors": [ClientIdentity(call_token.get)]}
     from services.orchestrator import parts as orchestrator
 
     return orchestrator.client_options(settings)
@@ -80,7 +84,8 @@ def replayer_options(settings: DagentSettings) -> dict[str, Any]:
     """What a `Replayer` needs to replay any workflow a stack of `settings.pattern` ran."""
     workflows = {workflow for name in topology.WORKERS for workflow in parts_for(name, settings).workflows}
     options = {"data_converter": temporal.DATA_CONVERTER, **client_options(topology.ORCHESTRATOR, settings)}
-    return {**options, "workflows": list(workflows)}
+    interceptors = parts_for(topology.ORCHESTRATOR, settings).interceptors
+    return {**options, "workflows": list(workflows), "interceptors": list(interceptors)}
 
 
 def build_worker(name: str, client: Client, parts: WorkerParts, task_queue: str | None = None) -> Worker:
@@ -90,6 +95,7 @@ def build_worker(name: str, client: Client, parts: WorkerParts, task_queue: str 
         workflows=parts.workflows,
         activities=parts.activities,
         nexus_service_handlers=parts.nexus_service_handlers,
+        interceptors=parts.interceptors,
         # An explicit build id spares the SDK from hashing every loaded module.
         build_id=BUILD_ID,
         identity=worker_identity(name),

@@ -17,6 +17,9 @@ from temporalio.client import Client
 from durable_agents_cli.stack.components import temporal_binary
 from services import bootstrap, conversation, temporal, topology
 from services.conversation import Reply
+from services.identity.acting import Acting
+from services.identity.headers import ClientIdentity
+from services.identity.keys import ensure_local_keys
 from services.settings import DagentSettings
 from services.worker import connect_worker_client, run_worker
 from tests.helpers import Stack, eventually, free_port
@@ -110,6 +113,10 @@ class Agent:
 
     client: Client
     pattern: str
+    # Where the workers keep their state: keys, users, audit trails.
+    home: Path
+    # Who the client acts as (the login user: every scope).
+    user: str
 
     async def send(self, session: str, text: str, **options: Any) -> Reply:
         return await conversation.send(self.client, session, text, pattern=self.pattern, **options)
@@ -122,20 +129,25 @@ async def agent_workers(
     """The orchestrator, IT and Finance workers, in this process, on the real dev server,
     once per agent pattern; they stop at the end of the module. A module may set
     `WORKER_MODEL` to run them with another model, and `WORKER_SETTINGS` for more."""
-    base = await temporal.connect(topology.ORCHESTRATOR_NAMESPACE, address=dev_server)
-    await bootstrap.ensure_topology(base)
     model = getattr(request.module, "WORKER_MODEL", "offline")
     extra = getattr(request.module, "WORKER_SETTINGS", {})
     # Their own DAGENT_HOME: a worker writes there (the warm-up marker), never in ~/.dagent.
     home = tmp_path_factory.mktemp("workers-home")
     settings = DagentSettings(home=home, model=model, pattern=request.param, **extra)
+    # The tests talk as the login user, who holds every scope, as `dagent chat` would.
+    ensure_local_keys(home)
+    acting = Acting(settings)
+    base = await temporal.connect(
+        topology.ORCHESTRATOR_NAMESPACE, address=dev_server, interceptors=[ClientIdentity(acting.token)]
+    )
+    await bootstrap.ensure_topology(base)
     tasks = []
     for name in topology.WORKERS:
         client = await connect_worker_client(name, settings, address=dev_server)
         tasks.append(asyncio.create_task(run_worker(name, settings, client=client)))
     await asyncio.sleep(0)
     try:
-        yield Agent(client=base, pattern=request.param)
+        yield Agent(client=base, pattern=request.param, home=home, user=acting.user)
     finally:
         for task in tasks:
             task.cancel()

@@ -154,10 +154,11 @@ async def test_the_model_sees_each_tools_own_description_and_flat_parameters(age
         assert "input" not in parameters.get("properties", {})
 
 
-async def test_a_send_signal_is_answered_like_the_update(agent_workers: Agent) -> None:
-    """A client that can only signal (fire and forget) is answered too, once per id; a
-    message the update would refuse is recorded with the reason. The reply on the wire
-    has one shape in every pattern: each tool call carries `ok`."""
+async def test_a_send_signal_cannot_write_to_an_owned_session(agent_workers: Agent) -> None:
+    """A signal (fire and forget) carries no verified identity: on a session that has an
+    owner it is recorded, once per id, with the reason it was refused. The transcript
+    answers its owner only. The reply on the wire has one shape in every pattern:
+    each tool call carries `ok`."""
     session = new_session()
     await agent_workers.send(session, "What is 1 + 1?", message_id="first")
     handle = agent_workers.client.get_workflow_handle(workflow_id(session))
@@ -166,19 +167,28 @@ async def test_a_send_signal_is_answered_like_the_update(agent_workers: Agent) -
                     {"id": "empty", "text": "   "}):  # fmt: skip
         await handle.signal("send", message)
 
-    async def transcript() -> list[dict[str, Any]]:
-        # Raw JSON, as another language's client sees it.
-        raw = Client(agent_workers.client.service_client, namespace=topology.ORCHESTRATOR_NAMESPACE)
-        return await raw.get_workflow_handle(workflow_id(session)).query("transcript")  # type: ignore[no-any-return]
+    def raw(client: Client) -> Client:
+        # Raw JSON, as another language's client sees it (with the owner's interceptors or none).
+        return Client(client.service_client, namespace=topology.ORCHESTRATOR_NAMESPACE, interceptors=[])
+
+    owner = Client(
+        agent_workers.client.service_client,
+        namespace=topology.ORCHESTRATOR_NAMESPACE,
+        interceptors=agent_workers.client.config()["interceptors"],
+    )
 
     async def settled() -> dict[str, dict[str, Any]]:
         while True:  # until every message has its reply (bounded by the wait_for below)
-            entries = {e["message_id"]: e["reply"] for e in await transcript()}
+            query = owner.get_workflow_handle(workflow_id(session)).query("transcript")
+            entries = {e["message_id"]: e["reply"] for e in await query}
             if len(entries) == 3 and all(entries.values()):
                 return entries
             await asyncio.sleep(0.1)
 
     replies = await asyncio.wait_for(settled(), 60)
-    assert [(c["tool"], c["ok"]) for c in replies["by-signal"]["tool_calls"]] == [("stock_price", True)]
+    assert [(c["tool"], c["ok"]) for c in replies["first"]["tool_calls"]] == [("calculator", True)]
+    assert replies["by-signal"]["error"] is True
+    assert f"belongs to {agent_workers.user}" in replies["by-signal"]["text"]
     assert replies["empty"]["error"] is True
     assert "empty" in replies["empty"]["text"]
+    assert await raw(owner).get_workflow_handle(workflow_id(session)).query("transcript") == []

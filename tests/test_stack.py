@@ -201,8 +201,8 @@ def test_swap_to_mcp_and_back(stack: Stack) -> None:
     for kept in ("temporal", "it", "finance"):
         assert after[kept]["pid"] == before[kept]
     assert after["orchestrator"]["pid"] != before["orchestrator"]
-    token = (stack.home / "run" / "mcp-token").stat()
-    assert token.st_mode & 0o077 == 0  # readable by its owner only
+    signing_key = (stack.home / "auth" / "signing-key.pem").stat()
+    assert signing_key.st_mode & 0o077 == 0  # readable by its owner only
     stack.run("up", "--pattern", "nexus", check=True)
     assert {c["name"] for c in stack.status()["components"]} == {"temporal", "orchestrator", "it", "finance"}
     assert port_is_free(stack.it_mcp_port)

@@ -38,8 +38,10 @@ class TemporalChatBackend:
         session: str,
         paths: StackPaths,
         turns_per_run: int,
+        user: str,
     ) -> None:
         self.client = client
+        self.user = user
         self.state = state
         self.paths = paths
         self._session = session
@@ -99,7 +101,9 @@ class TemporalChatBackend:
                 f"{config.ui_url}/namespaces/{topology.ORCHESTRATOR_NAMESPACE}"
                 f"/workflows/{conversation.workflow_id(self._session)}"
             )
-        return SessionInfo(session=self._session, pattern=config.pattern, model=config.model, web_ui=web_ui)
+        return SessionInfo(
+            session=self._session, pattern=config.pattern, model=config.model, web_ui=web_ui, user=self.user
+        )
 
     async def circuits(self) -> list[CircuitStatus]:
         """Each tool service's circuit breaker in this session (none before its first turn)."""

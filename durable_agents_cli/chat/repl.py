@@ -19,6 +19,8 @@ class SessionInfo:
     pattern: str
     model: str
     web_ui: str | None
+    # Who the chat acts as (the session's owner once it has a message).
+    user: str = ""
 
 
 class ChatBackend(Protocol):

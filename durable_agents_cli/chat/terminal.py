@@ -106,7 +106,8 @@ class TerminalView:
         self.console.print(
             Text.assemble(
                 ("dagent chat", "bold"),
-                f" · session {info.session} · pattern {info.pattern} · model {info.model}",
+                f" · session {info.session} of {info.user or '?'}",
+                f" · pattern {info.pattern} · model {info.model}",
             )
         )
         self.console.print(Text("/help for commands · Ctrl-D or /exit to leave", style="dim"))
@@ -166,6 +167,7 @@ class TerminalView:
     def session(self, info: SessionInfo, circuits: list[CircuitStatus]) -> None:
         rows = {
             "session": info.session,
+            "user": info.user or "?",
             "pattern": info.pattern,
             "model": info.model,
             "Web UI": info.web_ui or "(not embedded: open your Temporal UI)",

@@ -9,9 +9,10 @@ from pathlib import Path
 from typing import Annotated, Any, BinaryIO
 
 import typer
+from rich.markup import escape
 
 from durable_agents_cli import console, render_agent
-from durable_agents_cli.session import check_id, connect_to_stack
+from durable_agents_cli.session import TokenOption, UserOption, acting_as, check_id, connect_to_stack
 from services.errors import DagentError, StoppedWaitingError
 from services.settings import load_settings
 
@@ -54,6 +55,8 @@ def ask(
     timeout: Annotated[
         float, typer.Option(min=1, metavar="SECONDS", help="Seconds to wait for the reply.")
     ] = ASK_TIMEOUT,
+    user: UserOption = None,
+    token: TokenOption = None,
 ) -> None:
     """Ask one question and print the answer (scriptable)."""
     from temporalio.client import WorkflowUpdateRPCTimeoutOrCancelledError
@@ -72,7 +75,7 @@ def ask(
 
     async def go() -> tuple[Any, float]:
         nonlocal sending
-        client, state = await connect_to_stack(settings.home)
+        client, state = await connect_to_stack(settings.home, acting)
         pattern = state.config.pattern
         if session is not None:
             await conversation.check_session_pattern(client, session_id, pattern)
@@ -95,6 +98,7 @@ def ask(
 
     try:
         try:
+            acting = acting_as(settings, user, token)
             with console.waiting(lambda: _waiting_for(settings.home, session_id)):
                 reply, elapsed = asyncio.run(go())
         except KeyboardInterrupt:
@@ -108,13 +112,15 @@ def ask(
             )
         raise
     if as_json:
-        console.out.print_json(json.dumps(render_agent.ask_json(session_id, reply, elapsed)))
+        console.out.print_json(json.dumps(render_agent.ask_json(session_id, reply, elapsed, acting.user)))
     elif console.out.is_terminal:
         console.out.print(render_agent.answer(reply, elapsed))
     else:
         sys.stdout.write(render_agent.plain_answer(reply, elapsed))
     if not as_json and session is None:
-        console.err.print(f"[dim]session {session_id}: continue with --session {session_id}[/]")
+        console.err.print(
+            f"[dim]session {session_id} of {escape(acting.user)}: continue with --session {session_id}[/]"
+        )
     if reply.error:
         raise typer.Exit(1)  # the answer says it failed: so does the exit code
 
@@ -141,11 +147,15 @@ def _kept(session: str, message_id: str) -> str:
 
 def tools_list(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    user: UserOption = None,
+    token: TokenOption = None,
 ) -> None:
-    """List the tools discovered live from the running services."""
+    """List the tools discovered live from the running services, the scope each needs,
+    and whether you (or --user) hold it."""
     from services import conversation
 
     settings = load_settings()
+    acting = acting_as(settings, user, token)
 
     async def go() -> Any:
         client, state = await connect_to_stack(settings.home)
@@ -153,9 +163,9 @@ def tools_list(
 
     catalog = asyncio.run(go())
     if as_json:
-        console.out.print_json(json.dumps(render_agent.catalog_json(catalog)))
+        console.out.print_json(json.dumps(render_agent.catalog_json(catalog, acting.user, acting.scopes)))
     else:
-        console.out.print(render_agent.catalog_table(catalog))
+        console.out.print(render_agent.catalog_table(catalog, acting.user, acting.scopes))
         for service, reason in catalog.unavailable.items():
             console.warn(f"{service}: {reason}")
 

@@ -15,6 +15,7 @@ from rich.prompt import Confirm
 from rich.text import Text
 
 from durable_agents_cli import console
+from durable_agents_cli.session import TokenOption, UserOption
 from durable_agents_cli.stack import control
 from durable_agents_cli.stack.paths import StackPaths
 from durable_agents_cli.stack.state import read_state
@@ -29,12 +30,14 @@ def chat(
     new: Annotated[
         bool, typer.Option("--new", help="Start a new session instead of resuming the last.")
     ] = False,
+    user: UserOption = None,
+    token: TokenOption = None,
 ) -> None:
     """Chat with the agent: live progress, Markdown answers, /help for commands."""
     from durable_agents_cli.chat.backend import LAST_SESSION_FILE, TemporalChatBackend, last_session
     from durable_agents_cli.chat.repl import ChatLoop
     from durable_agents_cli.chat.terminal import TerminalView
-    from durable_agents_cli.session import check_id, connect_to_stack
+    from durable_agents_cli.session import acting_as, check_id, connect_to_stack
     from services.conversation import check_session_pattern, new_session_id
 
     settings = load_settings()
@@ -42,13 +45,14 @@ def chat(
     paths = StackPaths(settings.home)
     interactive = sys.stdin.isatty()
     _ensure_stack(paths, interactive)
+    acting = acting_as(settings, user, token)
     last_file = paths.chat_dir / LAST_SESSION_FILE
     resumed = session or (None if new else last_session(last_file))
     session_id = resumed or new_session_id()
 
     async def go() -> str:
         nonlocal resumed, session_id
-        client, state = await connect_to_stack(settings.home)
+        client, state = await connect_to_stack(settings.home, acting)
         if resumed is not None:
             try:
                 await check_session_pattern(client, session_id, state.config.pattern)
@@ -58,7 +62,7 @@ def chat(
                 # Name the session left behind, and how to go back to it.
                 console.out.print(Text(f"{exc} Starting a new session.", style="yellow"))
                 resumed, session_id = None, new_session_id()
-        backend = TemporalChatBackend(client, state, session_id, paths, settings.turns_per_run)
+        backend = TemporalChatBackend(client, state, session_id, paths, settings.turns_per_run, acting.user)
         view = TerminalView(
             console.out, paths.chat_dir / "input_history", interactive, model_loading=backend.model_loading
         )

@@ -28,7 +28,6 @@ from durable_agents_cli.stack.state import StackConfig, StackState, read_config,
 from services import topology
 from services.errors import ConfigError, StackNotRunningError, StartupError
 from services.settings import warm_marker
-from services.toolservice import mcp_token
 
 UP_TIMEOUT = 120.0
 DOWN_TIMEOUT = 15.0
@@ -94,7 +93,6 @@ def up(paths: StackPaths, config: StackConfig, progress: Progress | None = None)
 
     previous = read_config(paths)
     config = config.model_copy(update={"generation": (previous.generation + 1) if previous else 1})
-    mcp_token.ensure(paths.home)
     from services import identity  # PyJWT and cryptography: ~0.15 s, only `up` needs them
 
     identity.ensure_local_keys(paths.home)

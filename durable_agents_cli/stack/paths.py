@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from services.errors import ConfigError
-from services.settings import RUN_DIR
+from services.settings import LOGS_DIR, RUN_DIR
 
 
 @dataclass(frozen=True)
@@ -20,7 +20,7 @@ class StackPaths:
 
     @property
     def logs_dir(self) -> Path:
-        return self.home / "logs"
+        return self.home / LOGS_DIR
 
     @property
     def data_dir(self) -> Path:

@@ -78,6 +78,10 @@ class ConversationStart(BaseModel):
 class UserMessage(BaseModel):
     id: str = Field(min_length=1, max_length=200)
     text: str
+    # Who sent it, as their verified token said; set by the conversation when it
+    # accepts the message, whatever a client put here.
+    user: str = ""
+    scopes: list[str] = Field(default_factory=list)
 
 
 class ToolCallRecord(BaseModel):
@@ -147,6 +151,8 @@ class Progress(BaseModel):
     # Each tool service's circuit breaker: closed (normal), open (calls refused at
     # once until `retry_at`), half-open (the next call probes).
     circuits: list[CircuitStatus] = Field(default_factory=list)
+    # Whose session this is ("" before its first verified message).
+    owner: str = ""
 
 
 class ToolRoute(ToolSchema):

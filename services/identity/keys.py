@@ -56,10 +56,19 @@ def ensure_local_keys(home: Path) -> None:
         ) from None
 
 
+_signing_cache: dict[Path, tuple[tuple[int, int], Ed25519PrivateKey]] = {}
+
+
 def signing_key(home: Path) -> Ed25519PrivateKey:
-    """The local issuer's private key (only the CLI and the orchestrator's worker mint)."""
+    """The local issuer's private key (only the CLI, the orchestrator's worker and a
+    stdio MCP server mint), read again only when the file changes."""
     path = auth_dir(home) / SIGNING_KEY_FILE
     try:
+        status = path.stat()
+        stamp = (status.st_mtime_ns, status.st_size)
+        cached = _signing_cache.get(path)
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
         key = serialization.load_pem_private_key(path.read_bytes(), password=None)
     except FileNotFoundError:
         raise IdentityError(f"No signing key at {path}: run 'dagent up' once to create it.") from None
@@ -67,6 +76,7 @@ def signing_key(home: Path) -> Ed25519PrivateKey:
         raise IdentityError(f"The signing key {path} cannot be read ({exc}).") from None
     if not isinstance(key, Ed25519PrivateKey):
         raise IdentityError(f"The signing key {path} is not an Ed25519 key.")
+    _signing_cache[path] = (stamp, key)
     return key
 
 
@@ -96,9 +106,21 @@ def local_key_set(home: Path) -> KeySet:
     return KeySet(str(auth_dir(home) / JWKS_FILE))
 
 
+# location -> (its modification stamp, its keys): a key set read once per change,
+# not once per token.
+_file_cache: dict[str, tuple[tuple[int, int], jwt.PyJWKSet]] = {}
+
+
 def _file_keys(location: str) -> jwt.PyJWKSet:
     try:
-        return jwt.PyJWKSet.from_dict(json.loads(Path(location).read_text()))
+        status = Path(location).stat()
+        stamp = (status.st_mtime_ns, status.st_size)
+        cached = _file_cache.get(location)
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
+        keys = jwt.PyJWKSet.from_dict(json.loads(Path(location).read_text()))
+        _file_cache[location] = (stamp, keys)
+        return keys
     except FileNotFoundError:
         raise IdentityError(f"No key set at {location}: run 'dagent up', or set DAGENT_AUTH_JWKS.") from None
     except (OSError, ValueError, jwt.PyJWTError) as exc:

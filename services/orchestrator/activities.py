@@ -13,8 +13,8 @@ from temporalio.api.operatorservice.v1 import ListNexusEndpointsRequest
 
 from services import topology
 from services.conversation.contract import ToolCatalogResult, ToolRoute
+from services.identity import delegation
 from services.tools import ToolSchema
-from services.toolservice import mcp_token
 from services.toolservice.contract import SCOPE_META
 
 MCP_LIST_TIMEOUT = 5.0
@@ -92,7 +92,9 @@ class McpCatalogActivities:
 
         async with (
             asyncio.timeout(MCP_LIST_TIMEOUT),
-            McpClient(topology.mcp_url(self.ports[team]), auth=mcp_token.load(self.home) or None) as mcp,
+            McpClient(
+                topology.mcp_url(self.ports[team]), auth=delegation.for_service(self.home, team)
+            ) as mcp,
         ):
             listed = await mcp.list_tools()
         return [

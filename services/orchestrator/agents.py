@@ -49,9 +49,7 @@ class AgentsConversation(Conversation):
 
     async def answer(self, message: UserMessage, catalog: ToolCatalogResult) -> Answer:
         records: list[ToolCallRecord] = []
-        caller = ToolCaller(
-            {route.name: route for route in catalog.tools}, self.circuits, self.show, message.id
-        )
+        caller = ToolCaller({route.name: route for route in catalog.tools}, self.circuits, self.show, message)
         agent: Agent[Any] = Agent(
             name="dagent",
             instructions=self.memory.instructions(catalog.unavailable),

@@ -31,6 +31,7 @@ with workflow.unsafe.imports_passed_through():
         UserMessage,
         message_problem,
     )
+    from services.identity.headers import caller
     from services.orchestrator.circuits import Circuits
     from services.orchestrator.discovery import discover
     from services.orchestrator.memory import Memory
@@ -52,6 +53,8 @@ class CarriedState(BaseModel):
     pending: list[UserMessage] = Field(default_factory=list)
     total_turns: int = 0
     circuits: Circuits = Field(default_factory=Circuits)
+    # The user whose session this is: the first to send a verified message.
+    owner: str = ""
 
 
 class ConversationInput(ConversationStart):
@@ -105,10 +108,13 @@ class Conversation:
         self.pending = request.state.pending
         self.total_turns = request.state.total_turns
         self.circuits = request.state.circuits
+        self.owner = request.state.owner
         self.replies = {e.message_id: e.reply for e in self.transcript if e.reply is not None}
         self.run_turns = 0
         self.catalog: ToolCatalogResult | None = None
         self.progress = Progress()
+        # The message being answered (its sender is who the turn's tool calls act for).
+        self.asking: UserMessage | None = None
 
     @abstractmethod
     async def answer(self, message: UserMessage, catalog: ToolCatalogResult) -> Answer:
@@ -139,6 +145,7 @@ class Conversation:
 
     async def _turn(self, message: UserMessage) -> Reply:
         started = workflow.now()
+        self.asking = message
         # Discovered once per run, and again while a service is missing, so a
         # service that comes back is used from the next turn on.
         if self.catalog is None or self.should_rediscover():
@@ -169,7 +176,19 @@ class Conversation:
 
     @workflow.update(name=SEND_UPDATE)
     async def send(self, message: UserMessage) -> Reply:
+        # Who sent it is what their token said (verified when the message was
+        # accepted), never what the message claims.
+        who = caller.get()
+        message = message.model_copy(
+            update={"user": who.user if who else "", "scopes": sorted(who.scopes) if who else []}
+        )
         if message.id not in self.replies and all(p.id != message.id for p in self.pending):
+            refusal = self._not_owner(message.user)
+            if refusal is not None:
+                # Two first messages of two users accepted at once: the first one owns.
+                now = workflow.now()
+                return Reply(message_id=message.id, text=refusal, started_at=now, finished_at=now, error=True)
+            self.owner = self.owner or message.user
             self.pending.append(message)
         await workflow.wait_condition(lambda: message.id in self.replies)
         return self.replies[message.id]
@@ -179,6 +198,24 @@ class Conversation:
         problem = message_problem(message.text)
         if problem:
             raise ValueError(problem)
+        who = caller.get()
+        refusal = self._not_owner(who.user if who else "")
+        if refusal is not None:
+            raise ValueError(refusal)
+
+    def _not_owner(self, user: str) -> str | None:
+        """Why `user` may not write to this session, if they may not."""
+        if not self.owner or user == self.owner:
+            return None
+        return (
+            f"Session '{self.request.session}' belongs to {self.owner}; "
+            f"{user or 'a sender without identity'} cannot write to it. Start a session of your own."
+        )
+
+    def _readable(self) -> bool:
+        """Whether the caller of a query may read this session: its owner only."""
+        who = caller.get()
+        return not self.owner or (who is not None and who.user == self.owner)
 
     @workflow.signal(name=SEND_UPDATE)
     def send_signal(self, message: UserMessage) -> None:
@@ -188,9 +225,10 @@ class Conversation:
         is recorded with the reason instead, so the sender finds out."""
         if message.id in self.replies or any(p.id == message.id for p in self.pending):
             return
-        problem = message_problem(message.text)
+        # A signal carries no verified identity: it cannot write to a session with an owner.
+        problem = message_problem(message.text) or self._not_owner("")
         if problem is None:
-            self.pending.append(message)
+            self.pending.append(message.model_copy(update={"user": "", "scopes": []}))
             return
         now = workflow.now()
         refused = Reply(message_id=message.id, text=problem, started_at=now, finished_at=now, error=True)
@@ -200,6 +238,8 @@ class Conversation:
 
     @workflow.query(name=PROGRESS_QUERY)
     def get_progress(self) -> Progress:
+        if not self._readable():
+            return Progress()
         return self.progress.model_copy(
             update={
                 "queued": max(0, len(self.pending) - (1 if self.progress.state != "idle" else 0)),
@@ -207,12 +247,13 @@ class Conversation:
                 "total_turns": self.total_turns,
                 "unavailable": self.catalog.unavailable if self.catalog else {},
                 "circuits": self.circuits.status(list(topology.TEAMS), workflow.now()),
+                "owner": self.owner,
             }
         )
 
     @workflow.query(name=TRANSCRIPT_QUERY)
     def get_transcript(self) -> list[TranscriptEntry]:
-        return self.transcript
+        return self.transcript if self._readable() else []
 
     # -- bookkeeping -------------------------------------------------------------------
 
@@ -238,5 +279,6 @@ class Conversation:
                 pending=self.pending,
                 total_turns=self.total_turns,
                 circuits=self.circuits,
+                owner=self.owner,
             ),
         )

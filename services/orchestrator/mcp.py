@@ -34,7 +34,7 @@ with workflow.unsafe.imports_passed_through():
     from services.orchestrator.base import ConversationInput
     from services.orchestrator.discovery import discover_mcp
     from services.tools import is_failure_text, parse_result
-    from services.toolservice.contract import IDEMPOTENCY_META
+    from services.toolservice.contract import IDEMPOTENCY_META, SCOPES_META, USER_META
 
 # An MCP call is short: a server silent for 4 s fails it at once (the worker's
 # client says so, see mcp_client), one that refuses connections is down or
@@ -109,7 +109,13 @@ class McpConversation(AgentsConversation):
                 transport="mcp",
             )
             call_id = getattr(context.run_context, "tool_call_id", None) or context.tool_name
-            return {IDEMPOTENCY_META: f"{workflow.info().workflow_id}/{message_id}/{call_id}"}
+            asking = self.asking
+            return {
+                IDEMPOTENCY_META: f"{workflow.info().workflow_id}/{message_id}/{call_id}",
+                # Not a credential: the worker mints the call's token from them.
+                USER_META: asking.user if asking else "",
+                SCOPES_META: asking.scopes if asking else [],
+            }
 
         return meta
 

@@ -14,16 +14,21 @@ again within the same call."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Generator
+from pathlib import Path
 from typing import Any
 
 import httpx
+import httpx2
 from agents.mcp import MCPServerStreamableHttp
 from mcp.shared.exceptions import MCPError
 from mcp_types.jsonrpc import REQUEST_TIMEOUT
 from temporalio.exceptions import ApplicationError
 
 from services import topology
-from services.toolservice import mcp_token
+from services.identity import delegation
+from services.toolservice.contract import IDEMPOTENCY_META, SCOPES_META, USER_META
 
 # Seconds one MCP request may wait for its answer, and then the liveness check: below
 # the call activity's start-to-close (5 s), so a silent server is named as such.
@@ -34,14 +39,53 @@ MCP_TRANSPORT_SECONDS = 35
 MCP_SERVER_SILENT = "McpServerSilent"
 
 
+class CallToken(httpx2.Auth):
+    """Each MCP request's bearer token, minted from the request itself: a tool call's
+    carries its user, scopes, tool, idempotency key and arguments (from the call's
+    `_meta`, which the workflow filled); any other request (initialize, list) the
+    orchestrator's own, which can run no tool. Requests on one connection come from
+    many conversations at once, so the token is never the connection's."""
+
+    requires_request_body = True
+
+    def __init__(self, team: str, home: Path) -> None:
+        self.team = team
+        self.home = home
+
+    def auth_flow(self, request: httpx2.Request) -> Generator[httpx2.Request, httpx2.Response, None]:
+        request.headers["Authorization"] = f"Bearer {self.token_for(request.content)}"
+        yield request
+
+    def token_for(self, body: bytes) -> str:
+        try:
+            message = json.loads(body) if body else {}
+        except ValueError:
+            message = {}
+        params = message.get("params") if isinstance(message, dict) else None
+        if not isinstance(params, dict) or message.get("method") != "tools/call":
+            return delegation.for_service(self.home, self.team)
+        meta = params.get("_meta")
+        if not isinstance(meta, dict) or not meta.get(USER_META):
+            return delegation.for_service(self.home, self.team)
+        return delegation.for_call(
+            self.home,
+            str(meta[USER_META]),
+            [str(scope) for scope in meta.get(SCOPES_META) or []],
+            self.team,
+            str(params.get("name", "")),
+            str(meta.get(IDEMPOTENCY_META, "")),
+            params.get("arguments") or {},
+        )
+
+
 class TeamMcpServer(MCPServerStreamableHttp):
-    def __init__(self, team: str, port: int, home: Any) -> None:
+    def __init__(self, team: str, port: int, home: Path) -> None:
         self.url = topology.mcp_url(port)
         super().__init__(
             name=f"dagent-{team}",
             params={
                 "url": self.url,
-                "headers": {"Authorization": f"Bearer {mcp_token.load(home) or ''}"},
+                "auth": CallToken(team, home),
                 "timeout": MCP_TRANSPORT_SECONDS,
             },
             cache_tools_list=True,

@@ -40,7 +40,7 @@ class NexusConversation(Conversation):
         await self.loop()
 
     async def answer(self, message: UserMessage, catalog: ToolCatalogResult) -> Answer:
-        caller = ToolCaller({r.name: r for r in catalog.tools}, self.circuits, self.show, message.id)
+        caller = ToolCaller({r.name: r for r in catalog.tools}, self.circuits, self.show, message)
         specs = [route.function_spec() for route in catalog.tools]
         self.memory.add(ChatMessage(role="user", content=message.text))
         records: list[ToolCallRecord] = []

@@ -14,21 +14,29 @@ from services.settings import DagentSettings
 
 
 def worker_parts(settings: DagentSettings) -> WorkerParts:
+    from services.identity.interceptors import WorkerIdentity
+    from services.identity.keys import ensure_local_keys
     from services.llm.activity import LlmActivities, load_litellm
     from services.orchestrator.activities import EndpointActivities, McpCatalogActivities
     from services.orchestrator.discovery import ToolCatalogWorkflow
+    from services.orchestrator.identity import DelegationActivities, UserGate
     from services.orchestrator.patterns import conversation_workflow
     from services.toolservice.activities import ToolActivities
 
+    # The orchestrator mints each tool call's token: the stack's key must exist (`up`
+    # makes it; a worker run on its own makes it too).
+    ensure_local_keys(settings.home)
     mcp_catalog = McpCatalogActivities(settings.home, settings.mcp_ports)
     return WorkerParts(
         workflows=[conversation_workflow(settings.pattern), ToolCatalogWorkflow],
         activities=[
             LlmActivities(settings.model, settings.model_timeout).call_llm,
-            ToolActivities(topology.ORCHESTRATOR, settings.tool_delays()).run_tool,
+            ToolActivities(topology.ORCHESTRATOR, settings.home, settings.tool_delays()).run_tool,
+            DelegationActivities(settings.home).delegate,
             EndpointActivities().missing_endpoints,
             mcp_catalog.list_mcp_tools,
         ],
+        interceptors=[WorkerIdentity(UserGate(settings))],
         # LiteLLM takes seconds to import: loaded while the worker connects and polls.
         warm_up=load_litellm,
     )

@@ -11,13 +11,16 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
+from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, NexusOperationError
 from temporalio.exceptions import TimeoutError as TemporalTimeoutError
 
 with workflow.unsafe.imports_passed_through():
-    from services.conversation.contract import Progress, ToolCallRecord, ToolRoute, Transport
+    from services.conversation.contract import Progress, ToolCallRecord, ToolRoute, Transport, UserMessage
     from services.failures import is_outage, outage_message, root_message, unavailable
+    from services.identity.headers import call_token
     from services.orchestrator.circuits import Circuits
+    from services.orchestrator.identity import DelegationActivities, DelegationRequest
     from services.orchestrator.memory import for_the_model
     from services.tools import unknown_tool
     from services.toolservice import policy
@@ -27,6 +30,11 @@ with workflow.unsafe.imports_passed_through():
 # A team's handler worker picks a start up within milliseconds; one that has not
 # within this long is down or stuck, and the turn should say so, not wait 30 s.
 NEXUS_START_TIMEOUT = timedelta(seconds=6)
+# Minting a token takes well under a millisecond.
+DELEGATE_TIMEOUT = timedelta(seconds=5)
+
+# Before it, a tool call carries no token (histories recorded then replay without one).
+IDENTITY_PATCH = "per-call-identity-token"
 
 # How a step fails: local activities surface the activity's own ApplicationError,
 # regular ones an ActivityError, Nexus calls a NexusOperationError.
@@ -40,7 +48,11 @@ class ToolCaller:
     routes: dict[str, ToolRoute]
     circuits: Circuits
     show: Callable[[Progress], None]
-    message_id: str
+    message: UserMessage
+
+    @property
+    def message_id(self) -> str:
+        return self.message.id
 
     async def call(
         self, name: str, arguments_json: str, step: int, call_id: str
@@ -69,6 +81,10 @@ class ToolCaller:
         key = f"{workflow.info().workflow_id}/{self.message_id}/{step}/{call_id}"
         request = ToolCall(tool=name, arguments_json=arguments_json or "{}", idempotency_key=key)
         try:
+            if workflow.patched(IDENTITY_PATCH):
+                # This coroutine's own context: the interceptor puts the token on this
+                # call's header only, even with other calls of the turn in flight.
+                call_token.set(await self._delegate(route, request))
             outcome = await _execute(route, request)
         except STEP_FAILURES as exc:
             reason = root_message(exc)
@@ -90,6 +106,22 @@ class ToolCaller:
             ok=True,
         )
         return record, for_the_model(json.dumps(outcome.result))
+
+    async def _delegate(self, route: ToolRoute, request: ToolCall) -> str:
+        return await workflow.execute_local_activity_method(
+            DelegationActivities.delegate,
+            DelegationRequest(
+                user=self.message.user,
+                scopes=self.message.scopes,
+                service=route.service,
+                tool=request.tool,
+                call_key=request.idempotency_key,
+                arguments_json=request.arguments_json,
+            ),
+            start_to_close_timeout=DELEGATE_TIMEOUT,
+            retry_policy=RetryPolicy(maximum_attempts=3),
+            summary=f"identity for {request.tool}",
+        )
 
 
 def _failed(

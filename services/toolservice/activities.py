@@ -4,20 +4,25 @@ from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
 from typing import Any
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from services import limits
+from services.errors import ACCESS_DENIED, AccessDeniedError
+from services.identity.headers import call_token
 from services.teams import get_tool
 from services.tools import TOOL_INPUT_ERROR, ToolInputError
+from services.toolservice import access
 from services.toolservice.contract import ToolCall, ToolOutcome
 
 
 class ToolActivities:
-    def __init__(self, team: str, delays: dict[str, float] | None = None) -> None:
+    def __init__(self, team: str, home: Path, delays: dict[str, float] | None = None) -> None:
         self.team = team
+        self.home = home
         # Test aid (DAGENT_TEST_SLOW_TOOL): seconds a tool waits before it runs.
         self.delays = delays or {}
 
@@ -29,6 +34,14 @@ class ToolActivities:
         activity.logger.info("running %s (key %s, attempt %d)", call.tool, call.idempotency_key, info.attempt)
         try:
             tool = get_tool(call.tool, self.team)
+        except ToolInputError as exc:
+            raise ApplicationError(str(exc), type=TOOL_INPUT_ERROR, non_retryable=True) from None
+        # The service decides, here where the tool runs, whoever started this run.
+        try:
+            access.decide(self.home, self.team, call, call_token.get())
+        except AccessDeniedError as exc:
+            raise ApplicationError(str(exc), type=ACCESS_DENIED, non_retryable=True) from None
+        try:
             if call.tool in self.delays:
                 await asyncio.sleep(self.delays[call.tool])
             result = await tool.run(call.arguments_json)

@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import nexusrpc
 from nexusrpc.handler import StartOperationContext, service_handler, sync_operation
 from temporalio import nexus
 
+from services.errors import AccessDeniedError
+from services.identity.headers import IDENTITY_HEADER, call_token
 from services.teams import get_tool, tools_of
 from services.tools import ToolInputError
-from services.toolservice import policy
+from services.toolservice import access, policy
 from services.toolservice.contract import ListToolsInput, ToolCall, ToolCatalog, ToolOutcome, ToolService
 from services.toolservice.workflows import ToolWorkflow
 
 
 @service_handler(service=ToolService)
 class ToolServiceHandler:
-    def __init__(self, team: str) -> None:
+    def __init__(self, team: str, home: Path) -> None:
         self.team = team
+        self.home = home
 
     @sync_operation
     async def list_tools(self, ctx: StartOperationContext, request: ListToolsInput) -> ToolCatalog:
@@ -33,6 +38,16 @@ class ToolServiceHandler:
             raise nexusrpc.HandlerError(
                 str(exc), type=nexusrpc.HandlerErrorType.BAD_REQUEST, retryable_override=False
             ) from None
+        token = ctx.headers.get(IDENTITY_HEADER)
+        try:
+            access.decide(self.home, self.team, call, token, record_allow=False)
+        except AccessDeniedError as exc:
+            raise nexusrpc.HandlerError(
+                str(exc), type=nexusrpc.HandlerErrorType.UNAUTHORIZED, retryable_override=False
+            ) from None
+        # The tool workflow starts with the same token (its header), and its activity
+        # checks it again where the tool runs.
+        call_token.set(token)
         return await ctx.start_workflow(
             ToolWorkflow.run,
             call,

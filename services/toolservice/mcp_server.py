@@ -2,14 +2,15 @@
 workflow in the team's namespace.
 
 Secure by default over HTTP: bound to 127.0.0.1, Host and Origin checked
-(DNS-rebinding protection), and a bearer token required. Over stdio no port is
-opened and stdout carries nothing but the protocol.
+(DNS-rebinding protection), and every request needs a bearer token the stack signed
+for this team; each tool call is then decided by the scope its user holds. Over
+stdio no port is opened, stdout carries nothing but the protocol, and calls act as
+the login user who launched the server.
 """
 
 from __future__ import annotations
 
 import hashlib
-import hmac
 import json
 import logging
 import uuid
@@ -19,7 +20,7 @@ from typing import Any
 from fastmcp import FastMCP
 from fastmcp.exceptions import ToolError
 from fastmcp.server.auth import AccessToken, TokenVerifier
-from fastmcp.server.dependencies import fastmcp_request_ctx
+from fastmcp.server.dependencies import fastmcp_request_ctx, get_access_token
 from fastmcp.tools.base import Tool, ToolResult
 from mcp.types import TextContent
 from temporalio.client import Client, WorkflowFailureError
@@ -27,34 +28,52 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from services import __version__, limits, temporal, topology
-from services.errors import ConfigError
+from services.errors import AccessDeniedError, IdentityError
 from services.failures import root_message
-from services.teams import get_tool, tools_of
+from services.identity import delegation, users
+from services.identity.headers import ClientIdentity, call_token
+from services.identity.keys import local_key_set, signing_key
+from services.identity.tokens import mint, verify
+from services.teams import SCOPES, get_tool, tools_of
 from services.tools import ToolInputError
-from services.toolservice import mcp_token, policy
+from services.toolservice import access, policy
 from services.toolservice.contract import IDEMPOTENCY_META, SCOPE_META, ToolCall, ToolOutcome
 from services.toolservice.workflows import ToolWorkflow
 
 logger = logging.getLogger("dagent.mcp")
 
 
-class BearerToken(TokenVerifier):
-    """One shared secret, compared in constant time."""
+class ServiceTokens(TokenVerifier):
+    """An OAuth 2.1 resource server for this team: a bearer token must be signed by the
+    stack's key, unexpired, and meant for this service (`aud`). Which tool it may
+    run is decided per call."""
 
-    def __init__(self, token: str) -> None:
+    def __init__(self, team: str, home: Path) -> None:
         super().__init__()
-        self._token = token
+        self.team = team
+        self.home = home
 
     async def verify_token(self, token: str) -> AccessToken | None:
-        if not hmac.compare_digest(token.encode(), self._token.encode()):
+        try:
+            principal = verify(token, local_key_set(self.home), delegation.service_audience(self.team))
+        except IdentityError as exc:
+            logger.warning("refused a request to the %s MCP server: %s", self.team, exc)
             return None
-        return AccessToken(token=token, client_id="dagent", scopes=["tools"])
+        expires = int(principal.expires_at.timestamp()) if principal.expires_at else None
+        return AccessToken(
+            token=token,
+            client_id=principal.user,
+            scopes=sorted(principal.scopes),
+            expires_at=expires,
+            claims=principal.claims,
+        )
 
 
 class WorkflowTool(Tool):
     """An MCP tool whose call runs the registry tool as a workflow in its team's namespace."""
 
     team: str
+    home: Path
     client: Any  # temporalio Client; Any keeps pydantic from inspecting it
 
     async def run(self, arguments: dict[str, Any]) -> ToolResult:
@@ -65,6 +84,13 @@ class WorkflowTool(Tool):
         client: Client = self.client
         key = _idempotency_key()
         call = ToolCall(tool=self.name, arguments_json=json.dumps(arguments), idempotency_key=key)
+        token = _bearer() or _stdio_token(self.home, self.team)
+        try:
+            access.decide(self.home, self.team, call, token, record_allow=False)
+        except AccessDeniedError as exc:
+            raise ToolError(str(exc)) from None
+        # The tool workflow starts with the same token (its header): its activity decides again.
+        call_token.set(token)
         # A retried call (same key) finds the workflow of the first attempt, running
         # or finished, and answers with its result: the tool runs once.
         workflow_id = f"{self.team}-mcp-tool-{_digest(key) if key else uuid.uuid4().hex}"
@@ -101,16 +127,36 @@ def _idempotency_key() -> str:
     return key if isinstance(key, str) and 0 < len(key) <= limits.MAX_IDEMPOTENCY_KEY_CHARS else ""
 
 
+def _bearer() -> str | None:
+    """The HTTP request's bearer token, verified by `ServiceTokens` (None over stdio)."""
+    access_token = get_access_token()
+    return access_token.token if access_token is not None else None
+
+
+def _stdio_token(home: Path, team: str) -> str | None:
+    """Over stdio, whoever launched the server (an MCP client of this machine's user)
+    acts as that login user, with the scopes the users file gives them."""
+    try:
+        user = users.login_user()
+        scopes = users.scopes_of(home, user, SCOPES)
+        return mint(
+            signing_key(home), user, scopes, delegation.service_audience(team), delegation.CALL_LIFETIME
+        )
+    except IdentityError as exc:
+        logger.warning("stdio call without identity: %s", exc)
+        return None
+
+
 def _digest(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
-def build_server(team: topology.Team, client: Client, token: str | None) -> FastMCP:
+def build_server(team: topology.Team, client: Client, home: Path, http: bool) -> FastMCP:
     server = FastMCP(
         name=f"dagent-{team.name}",
         version=__version__,
         instructions=f"Tools of the {team.name} team, served by dagent.",
-        auth=BearerToken(token) if token else None,
+        auth=ServiceTokens(team.name, home) if http else None,
     )
     for tool in tools_of(team.name):
         server.add_tool(
@@ -120,6 +166,7 @@ def build_server(team: topology.Team, client: Client, token: str | None) -> Fast
                 parameters=tool.parameters_schema(),
                 meta={SCOPE_META: tool.scope},
                 team=team.name,
+                home=home,
                 client=client,
             )
         )
@@ -136,21 +183,21 @@ async def serve(
 ) -> None:
     team = topology.TEAMS[team_name]
     if client is None:
-        client = await temporal.connect(team.namespace, address=address)
+        client = await connect(team_name, address)
     if transport == "stdio":
-        await build_server(team, client, token=None).run_stdio_async(show_banner=False)
+        await build_server(team, client, home, http=False).run_stdio_async(show_banner=False)
         return
-    token = mcp_token.load(home)
-    if not token:
-        raise ConfigError(
-            f"The MCP server needs a bearer token over HTTP: set {mcp_token.TOKEN_ENV}, or start it with "
-            "'dagent up --pattern mcp', which generates one."
-        )
     logger.info("MCP server %s on %s", team.name, topology.mcp_url(port))
-    await build_server(team, client, token).run_http_async(
+    await build_server(team, client, home, http=True).run_http_async(
         show_banner=False,
         host=topology.LOOPBACK,
         port=port,
         # FastMCP leaves DNS-rebinding protection off unless asked.
         host_origin_protection="auto",
     )
+
+
+async def connect(team_name: str, address: str | None = None) -> Client:
+    """The MCP server's client: it starts tool workflows with the caller's token in their header."""
+    namespace = topology.TEAMS[team_name].namespace
+    return await temporal.connect(namespace, address=address, interceptors=[ClientIdentity(call_token.get)])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from services.identity.interceptors import WorkerIdentity
 from services.parts import WorkerParts
 from services.settings import DagentSettings
 from services.toolservice.activities import ToolActivities
@@ -12,6 +13,7 @@ from services.toolservice.workflows import ToolWorkflow
 def worker_parts(team: str, settings: DagentSettings) -> WorkerParts:
     return WorkerParts(
         workflows=[ToolWorkflow],
-        activities=[ToolActivities(team, settings.tool_delays()).run_tool],
-        nexus_service_handlers=[ToolServiceHandler(team)],
+        activities=[ToolActivities(team, settings.home, settings.tool_delays()).run_tool],
+        nexus_service_handlers=[ToolServiceHandler(team, settings.home)],
+        interceptors=[WorkerIdentity()],
     )
