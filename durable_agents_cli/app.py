@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from durable_agents_cli import console
-from durable_agents_cli.commands import agent, chat, serve, stack, users
+from durable_agents_cli.commands import agent, audit, chat, serve, stack, users
 from services import __version__
 from services.errors import DagentError
 
@@ -71,6 +71,7 @@ agent.register(app)
 chat.register(app)
 serve.register(app)
 users.register(app)
+audit.register(app)
 
 
 def main() -> None:

@@ -24,7 +24,20 @@ for _console in (out, err):
 # The command as the user typed it: started by `uv run` (which sets this), a hint that
 # says `dagent up` would name a command their shell may not have.
 RUN_THROUGH_UV = "UV_RUN_RECURSION_DEPTH" in os.environ
-COMMANDS = ("up", "down", "status", "logs", "ask", "chat", "tools", "worker", "mcp", "users", "version")
+COMMANDS = (
+    "up",
+    "down",
+    "status",
+    "logs",
+    "ask",
+    "chat",
+    "tools",
+    "worker",
+    "mcp",
+    "users",
+    "audit",
+    "version",
+)
 # Not inside a path or a word, and not already after `uv run `.
 DAGENT_COMMAND = re.compile(rf"(?<![\w/.~-])(?<!uv run )dagent (?=(?:{'|'.join(COMMANDS)})\b)")
 

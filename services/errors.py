@@ -48,6 +48,11 @@ class IdentityError(DagentError):
 class AccessDeniedError(IdentityError):
     """A tool service refused a call: who asked may not run that tool."""
 
+    def __init__(self, message: str, user: str = "") -> None:
+        super().__init__(message)
+        # Who asked, when their token was genuine (a refused forgery names nobody).
+        self.user = user
+
 
 # The type of the (non-retryable) failure a refused tool call ends in.
 ACCESS_DENIED = "AccessDenied"

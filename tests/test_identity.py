@@ -13,8 +13,17 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from services.errors import IdentityError
-from services.identity import KeySet, ensure_local_keys, local_key_set, mint, signing_key, users, verify
+from services.errors import AccessDeniedError, IdentityError
+from services.identity import (
+    KeySet,
+    delegation,
+    ensure_local_keys,
+    local_key_set,
+    mint,
+    signing_key,
+    users,
+    verify,
+)
 from services.identity.keys import LOCAL_KEY_ID, auth_dir
 
 EVERY_SCOPE = ["finance:read", "it:read", "orchestrator:read"]
@@ -130,3 +139,54 @@ def test_a_malformed_users_file_is_one_line(home: Path) -> None:
         users.load(home, EVERY_SCOPE)
     assert "users.bob.scopes" in str(refused.value)
     assert "\n" not in str(refused.value)
+
+
+# -- the tool service's decision -----------------------------------------------------
+
+CALL_KEY = "dagent-chat-s1/m1/1/call_1"
+ARGUMENTS = {"ticker": "TSLA"}
+
+
+def decide(home: Path, token: str | None, tool: str = "stock_price", arguments: object = ARGUMENTS) -> str:
+    """The line a refused caller reads (the test fails if the call is allowed)."""
+    with pytest.raises(AccessDeniedError) as refused:
+        delegation.authorize(token, home, "finance", tool, "finance:read", CALL_KEY, arguments)
+    message = str(refused.value)
+    assert not token or token not in message
+    return message
+
+
+def test_a_call_token_runs_its_own_call_only(home: Path) -> None:
+    token = delegation.for_call(home, "alice", EVERY_SCOPE, "finance", "stock_price", CALL_KEY, ARGUMENTS)
+    allowed = delegation.authorize(token, home, "finance", "stock_price", "finance:read", CALL_KEY, ARGUMENTS)
+    assert allowed.user == "alice"
+    # Spelled differently, the same arguments are the same call.
+    again = delegation.parse_arguments('{ "ticker" : "TSLA" }')
+    assert delegation.authorize(token, home, "finance", "stock_price", "finance:read", CALL_KEY, again).user
+    assert decide(home, token, arguments={"ticker": "AAPL"}).endswith("issued for other arguments.")
+    assert decide(home, token, tool="calculate_roi").endswith("issued for another tool.")
+    with pytest.raises(AccessDeniedError, match="another call"):
+        delegation.authorize(token, home, "finance", "stock_price", "finance:read", "other/key", ARGUMENTS)
+    with pytest.raises(AccessDeniedError, match="not meant for dagent:it"):
+        delegation.authorize(token, home, "it", "stock_price", "finance:read", CALL_KEY, ARGUMENTS)
+
+
+def test_each_refusal_by_the_service_says_why_in_one_line(home: Path) -> None:
+    key = signing_key(home)
+    audience = delegation.service_audience("finance")
+    prefix = "stock_price was refused by the finance service: "
+    assert decide(home, None) == prefix + "no token was presented."
+    assert decide(home, mint(key, "bob", EVERY_SCOPE, audience, -MINUTE)) == prefix + "the token has expired."
+    forged = mint(Ed25519PrivateKey.generate(), "bob", EVERY_SCOPE, audience, MINUTE)
+    assert decide(home, forged) == prefix + "the token is not signed by a trusted key."
+    wrong = mint(key, "bob", EVERY_SCOPE, delegation.service_audience("it"), MINUTE)
+    assert decide(home, wrong) == prefix + "the token is not meant for dagent:finance."
+    assert decide(home, "not.a.jwt").startswith(prefix + "the token is malformed")
+    assert "larger than" in decide(home, "x" * 10_000)
+    scoped = mint(key, "bob", ["it:read"], audience, MINUTE)
+    assert decide(home, scoped) == "bob may not use stock_price: it needs the scope finance:read."
+
+
+def test_the_orchestrators_own_token_runs_no_tool(home: Path) -> None:
+    token = delegation.for_service(home, "finance")
+    assert decide(home, token).endswith("needs the scope finance:read.")

@@ -61,6 +61,37 @@ def users_list(
     console.out.print(f"Scopes: {', '.join(_scopes())}.", style="dim")
 
 
+def users_token(
+    name: Annotated[str, typer.Argument(metavar="NAME", help="The user the token is for.")],
+    service: Annotated[
+        str,
+        typer.Option(
+            "--for", metavar="TEAM", help="The team whose MCP server the token is for: it or finance."
+        ),
+    ],
+    minutes: Annotated[
+        int, typer.Option(min=1, max=24 * 60, metavar="MINUTES", help="How long the token is good for.")
+    ] = 60,
+) -> None:
+    """Print a token with NAME's scopes for one team's MCP server, for an MCP client's
+    bearer token (an inspector, an IDE). It is good for that server only."""
+    from datetime import timedelta
+
+    from services import topology
+    from services.errors import ConfigError
+    from services.identity import delegation, signing_key, users
+    from services.identity.tokens import mint
+
+    if service not in topology.TEAMS:
+        raise ConfigError(f"Unknown team '{service}'; teams: {', '.join(topology.TEAMS)}.")
+    home = load_settings().home
+    scopes = users.scopes_of(home, name, _scopes())
+    token = mint(
+        signing_key(home), name, scopes, delegation.service_audience(service), timedelta(minutes=minutes)
+    )
+    console.out.print(token, soft_wrap=True, highlight=False)
+
+
 def register(app: typer.Typer) -> None:
     group = typer.Typer(help="Who may use the tools, and with which scopes.", no_args_is_help=True)
     group.command(
@@ -74,4 +105,11 @@ def register(app: typer.Typer) -> None:
     group.command("list", epilog=console.examples("dagent users list", "dagent users list --json"))(
         users_list
     )
+    group.command(
+        "token",
+        epilog=console.examples(
+            "dagent users token alice --for finance",
+            "DAGENT_MCP_BEARER=$(dagent users token alice --for it --minutes 10)",
+        ),
+    )(users_token)
     app.add_typer(group, name="users")

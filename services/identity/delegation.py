@@ -103,10 +103,13 @@ def authorize(
     ):
         if claim in claims and claims[claim] != expected:
             raise AccessDeniedError(
-                f"{tool} was refused by the {service} service: the token was issued for {what}."
+                f"{tool} was refused by the {service} service: the token was issued for {what}.",
+                user=principal.user,
             )
     if scope and not principal.holds(scope):
-        raise AccessDeniedError(f"{principal.user} may not use {tool}: it needs the scope {scope}.")
+        raise AccessDeniedError(
+            f"{principal.user} may not use {tool}: it needs the scope {scope}.", user=principal.user
+        )
     return principal
 
 

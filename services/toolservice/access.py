@@ -46,7 +46,7 @@ def decide(
             delegation.parse_arguments(call.arguments_json),
         )
     except AccessDeniedError as exc:
-        user = delegation.unverified_user(token)
+        user = exc.user or delegation.unverified_user(token)
         audit.record(home, replace(decision, user=user, reason=str(exc)))
         logger.warning("refused %s for %s: %s", call.tool, user or "an unknown caller", exc)
         raise

@@ -1,0 +1,197 @@
+"""Identity end to end on the real dev server, in the nexus and agents-nexus patterns: who
+may use which tool is decided by the tool's own service, sessions belong to their
+user, and no token lands where it could be replayed later."""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from typing import Any
+
+import pytest
+from google.protobuf.json_format import MessageToDict
+from temporalio.client import Client, WorkflowFailureError
+
+from services import conversation, temporal, topology
+from services.conversation import MessageRejectedError, workflow_id
+from services.identity import audit, users
+from services.identity.acting import Acting
+from services.identity.headers import ClientIdentity
+from services.settings import DagentSettings
+from services.teams import SCOPES
+from services.toolservice.contract import ToolCall, ToolOutcome
+from services.toolservice.workflows import ToolWorkflow
+from tests.conftest import Agent
+
+pytestmark = pytest.mark.server
+
+
+def new_session() -> str:
+    return f"id-{uuid.uuid4().hex[:10]}"
+
+
+async def as_user(agent: Agent, user: str) -> tuple[Client, Acting]:
+    """A client that acts as `user` of the workers' users file, as `dagent chat --user` does."""
+    acting = Acting(DagentSettings(home=agent.home), user=user)
+    client = Client(
+        agent.client.service_client,
+        namespace=topology.ORCHESTRATOR_NAMESPACE,
+        data_converter=temporal.DATA_CONVERTER,
+        interceptors=[ClientIdentity(acting.token)],
+    )
+    return client, acting
+
+
+@pytest.fixture(autouse=True)
+def known_users(agent_workers: Agent) -> None:
+    users.add(agent_workers.home, agent_workers.user, SCOPES, SCOPES)
+    users.add(agent_workers.home, "bob", ["it:read", "orchestrator:read"], SCOPES)
+    users.add(agent_workers.home, "carol", ["orchestrator:read"], SCOPES)
+
+
+def refusals(agent: Agent, team: str, user: str) -> list[audit.Decision]:
+    return [d for d in audit.read(agent.home, [team]) if d.user == user and not d.allowed]
+
+
+async def test_a_user_with_every_scope_gets_every_answer(agent_workers: Agent) -> None:
+    reply = await agent_workers.send(new_session(), "What's the stock price of TSLA and what is my IP?")
+    assert {(c.tool, c.ok) for c in reply.tool_calls} == {("stock_price", True), ("get_ip", True)}
+    allowed = [d for d in audit.read(agent_workers.home, ["finance"]) if d.allowed]
+    assert any(d.user == agent_workers.user and d.tool == "stock_price" for d in allowed)
+
+
+async def test_the_finance_service_refuses_a_user_without_its_scope(agent_workers: Agent) -> None:
+    client, _ = await as_user(agent_workers, "bob")
+    session = new_session()
+    reply = await conversation.send(client, session, "What's the stock price of TSLA and what is my IP?",
+                                    pattern=agent_workers.pattern)  # fmt: skip
+    calls = {c.tool: c for c in reply.tool_calls}
+    assert calls["get_ip"].ok
+    assert not calls["stock_price"].ok
+    assert calls["stock_price"].result == {
+        "error": "bob may not use stock_price: it needs the scope finance:read."
+    }
+    assert "finance:read" in reply.text
+    # Decided by Finance itself, in its own trail; and a refusal is not an outage.
+    assert [d.tool for d in refusals(agent_workers, "finance", "bob")] == ["stock_price"]
+    progress = await conversation.progress(client, session)
+    assert all(c.state == "closed" for c in progress.circuits)
+    assert not reply.unavailable
+
+
+async def test_the_orchestrator_checks_its_own_tools(agent_workers: Agent) -> None:
+    users.add(agent_workers.home, "dave", ["it:read"], SCOPES)
+    client, _ = await as_user(agent_workers, "dave")
+    reply = await conversation.send(client, new_session(), "What is 6 * 7?", pattern=agent_workers.pattern)
+    assert [c.result for c in reply.tool_calls] == [
+        {"error": "dave may not use calculator: it needs the scope orchestrator:read."}
+    ]
+    assert refusals(agent_workers, topology.ORCHESTRATOR, "dave")
+
+
+async def test_a_session_belongs_to_its_user(agent_workers: Agent) -> None:
+    bob, _ = await as_user(agent_workers, "bob")
+    carol, _ = await as_user(agent_workers, "carol")
+    session = new_session()
+    await conversation.send(bob, session, "What is 2 + 2?", pattern=agent_workers.pattern)
+    with pytest.raises(MessageRejectedError, match=f"Session '{session}' belongs to bob; carol cannot write"):
+        await conversation.send(carol, session, "What did bob ask?", pattern=agent_workers.pattern)
+    assert await conversation.transcript(carol, session) == []
+    assert (await conversation.progress(carol, session)).owner == ""
+    assert [e.question for e in await conversation.transcript(bob, session)] == ["What is 2 + 2?"]
+    assert (await conversation.progress(bob, session)).owner == "bob"
+
+
+async def test_a_message_without_a_valid_token_is_refused(agent_workers: Agent) -> None:
+    plain = Client(
+        agent_workers.client.service_client,
+        namespace=topology.ORCHESTRATOR_NAMESPACE,
+        data_converter=temporal.DATA_CONVERTER,
+    )
+    with pytest.raises(MessageRejectedError, match="This message was refused: no token was presented"):
+        await conversation.send(plain, new_session(), "What is 1 + 1?", pattern=agent_workers.pattern)
+    forged = Client(
+        agent_workers.client.service_client,
+        namespace=topology.ORCHESTRATOR_NAMESPACE,
+        data_converter=temporal.DATA_CONVERTER,
+        interceptors=[ClientIdentity(lambda: "eyJhbGciOiJub25lIn0.eyJzdWIiOiJib2IifQ.")],
+    )
+    with pytest.raises(MessageRejectedError, match="This message was refused: the token"):
+        await conversation.send(forged, new_session(), "What is 1 + 1?", pattern=agent_workers.pattern)
+
+
+async def test_a_tool_workflow_started_by_hand_is_refused_by_the_service(agent_workers: Agent) -> None:
+    team = topology.FINANCE
+    finance = Client(
+        agent_workers.client.service_client, namespace=team.namespace, data_converter=temporal.DATA_CONVERTER
+    )
+    key = f"by-hand/{uuid.uuid4().hex}"
+    with pytest.raises(WorkflowFailureError) as failed:
+        await finance.execute_workflow(
+            ToolWorkflow.run,
+            ToolCall(tool="stock_price", arguments_json='{"ticker": "TSLA"}', idempotency_key=key),
+            id=f"by-hand-{uuid.uuid4().hex}",
+            task_queue=team.task_queue,
+            result_type=ToolOutcome,
+        )
+    assert "stock_price was refused by the finance service: no token was presented" in str(failed.value.cause)
+    trail = [d for d in audit.read(agent_workers.home, ["finance"]) if d.idempotency_key == key]
+    assert [(d.allowed, d.user) for d in trail] == [(False, "")]
+
+
+async def test_no_token_is_kept_where_it_could_be_read_later(agent_workers: Agent) -> None:
+    """History keeps tokens in headers (bound to one call, two minutes) and in the
+    per-call delegation's result; nowhere else: not in the messages, memory, state,
+    model requests or tool results. Nor does any token reach the transcript."""
+    tokens: list[str] = []
+    acting = Acting(DagentSettings(home=agent_workers.home))
+
+    def remembered() -> str:
+        tokens.append(acting.token())
+        return tokens[-1]
+
+    client = Client(
+        agent_workers.client.service_client,
+        namespace=topology.ORCHESTRATOR_NAMESPACE,
+        data_converter=temporal.DATA_CONVERTER,
+        interceptors=[ClientIdentity(remembered)],
+    )
+    session = new_session()
+    for question in ("What's the stock price of TSLA and what is my IP?", "and for AAPL?", "What is 2 * 21?"):
+        await conversation.send(client, session, question, pattern=agent_workers.pattern)
+    transcript = await conversation.transcript(client, session)
+    assert tokens
+    assert not any(token in repr(transcript) for token in tokens)
+    history = await client.get_workflow_handle(workflow_id(session)).fetch_history()
+    events = [_decoded(MessageToDict(event)) for event in history.events]
+    # Every token dagent mints starts with the same header segment: it finds per-call
+    # tokens as well as the user's.
+    jwt_header = tokens[0].split(".", 1)[0]
+    assert jwt_header in repr(events)
+    stored = repr(_where_no_token_belongs(events))
+    assert jwt_header not in stored, "a token is stored in history outside a header or its delegation"
+
+
+def _decoded(value: Any) -> Any:
+    """A history event with its payloads' data decoded."""
+    if isinstance(value, dict):
+        return {
+            k: base64.b64decode(v).decode(errors="replace")
+            if k == "data" and isinstance(v, str)
+            else _decoded(v)
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [_decoded(item) for item in value]
+    return value
+
+
+def _where_no_token_belongs(value: Any) -> Any:
+    """Events without their headers and the `dagent.delegate` local activity's marker."""
+    if isinstance(value, dict):
+        if "dagent.delegate" in repr(value.get("details")):
+            return None
+        return {k: _where_no_token_belongs(v) for k, v in value.items() if k not in ("header", "nexusHeader")}
+    if isinstance(value, list):
+        return [_where_no_token_belongs(item) for item in value]
+    return value
