@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import asdict
 from typing import Annotated
 
@@ -41,8 +42,8 @@ def audit(
         if user is None or d.user in (user, f"{user} (unverified)")
     ][-last:]
     if as_json:
-        for decision in decisions:
-            console.out.print_json(json.dumps(asdict(decision)))
+        # JSON lines, as the trail itself: one decision per line, for jq and scripts.
+        sys.stdout.writelines(json.dumps(asdict(decision)) + "\n" for decision in decisions)
         return
     if not decisions:
         console.out.print("No access decisions recorded yet.")

@@ -80,7 +80,7 @@ class WorkflowTool(Tool):
         try:
             get_tool(self.name, self.team).parse(arguments)  # clear errors before any workflow starts
         except ToolInputError as exc:
-            raise ToolError(str(exc)) from None
+            raise _failed(str(exc)) from None
         client: Client = self.client
         key = _idempotency_key()
         call = ToolCall(tool=self.name, arguments_json=json.dumps(arguments), idempotency_key=key)
@@ -88,7 +88,7 @@ class WorkflowTool(Tool):
         try:
             access.decide(self.home, self.team, call, token, record_allow=False)
         except AccessDeniedError as exc:
-            raise ToolError(str(exc)) from None
+            raise _failed(str(exc)) from None
         # The tool workflow starts with the same token (its header): its activity decides again.
         call_token.set(token)
         # A retried call (same key) finds the workflow of the first attempt, running
@@ -111,9 +111,9 @@ class WorkflowTool(Tool):
                 handle = client.get_workflow_handle(workflow_id, result_type=ToolOutcome)
             outcome: ToolOutcome = await handle.result()
         except WorkflowFailureError as exc:
-            raise ToolError(root_message(exc)) from None
+            raise _failed(root_message(exc)) from None
         except RuntimeError as exc:  # Temporal unreachable
-            raise ToolError(f"The {self.team} service cannot reach Temporal: {exc}") from None
+            raise _failed(f"The {self.team} service cannot reach Temporal: {exc}") from None
         text = json.dumps(outcome.result)
         return ToolResult(content=[TextContent(type="text", text=text)], structured_content=outcome.result)
 
@@ -125,6 +125,12 @@ def _idempotency_key() -> str:
     meta = request.meta if request is not None else None
     key = (meta or {}).get(IDEMPOTENCY_META)
     return key if isinstance(key, str) and 0 < len(key) <= limits.MAX_IDEMPOTENCY_KEY_CHARS else ""
+
+
+def _failed(reason: str) -> ToolError:
+    """A failed call, its reason as `{"error": ...}`: the shape a failed tool call has
+    in every transport, so an agent reads a refusal or bad input the same way."""
+    return ToolError(json.dumps({"error": reason}))
 
 
 def _bearer() -> str | None:
