@@ -41,16 +41,30 @@ def private_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
             os.environ["DAGENT_HOME"] = saved
 
 
+@dataclass(frozen=True)
+class DevServer:
+    address: str
+    # Its HTTP API (which serves Nexus endpoints over HTTP too).
+    http_port: int
+
+
 @pytest.fixture(scope="session")
-def dev_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The real dev server on free ports with a throwaway SQLite file; yields its address."""
-    port = free_port()
+def dev_server(dev_server_ports: DevServer) -> str:
+    """The real dev server's gRPC address."""
+    return dev_server_ports.address
+
+
+@pytest.fixture(scope="session")
+def dev_server_ports(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
+    """The real dev server on free ports with a throwaway SQLite file."""
+    port, http_port = free_port(), free_port()
     directory = tmp_path_factory.mktemp("temporal")
     log = (directory / "temporal.log").open("wb")
     process = subprocess.Popen(
         [
             *(temporal_binary(), "server", "start-dev", "--ip", "127.0.0.1", "--port", str(port)),
             *("--headless", "--db-filename", str(directory / "temporal.db"), "--log-level", "warn"),
+            *("--http-port", str(http_port)),
         ],
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -62,7 +76,7 @@ def dev_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         # The port opens before the frontend serves: wait for a real health check.
         eventually(lambda: process.poll() is not None or _serving(address), timeout=30)
         assert process.poll() is None, (directory / "temporal.log").read_text()
-        yield address
+        yield DevServer(address, http_port)
     finally:
         process.terminate()
         try:

@@ -8,8 +8,10 @@ import base64
 import uuid
 from typing import Any
 
+import httpx
 import pytest
 from google.protobuf.json_format import MessageToDict
+from temporalio.api.operatorservice.v1 import ListNexusEndpointsRequest
 from temporalio.client import Client, WorkflowFailureError
 
 from services import conversation, temporal, topology
@@ -21,7 +23,7 @@ from services.settings import DagentSettings
 from services.teams import SCOPES
 from services.toolservice.contract import ToolCall, ToolOutcome
 from services.toolservice.workflows import ToolWorkflow
-from tests.conftest import Agent
+from tests.conftest import Agent, DevServer
 
 pytestmark = pytest.mark.server
 
@@ -195,3 +197,26 @@ def _where_no_token_belongs(value: Any) -> Any:
     if isinstance(value, list):
         return [_where_no_token_belongs(item) for item in value]
     return value
+
+
+async def test_a_call_on_the_nexus_http_path_is_refused_by_the_service(
+    agent_workers: Agent, dev_server_ports: DevServer
+) -> None:
+    """What another local process could try: the endpoint's own HTTP path, no agent."""
+    team = topology.FINANCE
+    found = await agent_workers.client.operator_service.list_nexus_endpoints(
+        ListNexusEndpointsRequest(name=team.nexus_endpoint)
+    )
+    endpoint = found.endpoints[0].id
+    key = f"over-http/{uuid.uuid4().hex}"
+    url = (
+        f"http://127.0.0.1:{dev_server_ports.http_port}/nexus/endpoints/{endpoint}"
+        "/services/dagent.ToolService/execute_tool"
+    )
+    call = {"tool": "stock_price", "arguments_json": '{"ticker": "TSLA"}', "idempotency_key": key}
+    async with httpx.AsyncClient(timeout=30, trust_env=False) as http:
+        response = await http.post(url, json=call, headers={"Nexus-Request-Id": uuid.uuid4().hex})
+    assert response.status_code >= 400, response.text
+    assert "no token was presented" in response.text
+    trail = [d for d in audit.read(agent_workers.home, ["finance"]) if d.idempotency_key == key]
+    assert [d.allowed for d in trail] == [False]
