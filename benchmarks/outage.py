@@ -33,6 +33,7 @@ from services import (  # noqa: E402
     temporal,
     topology,
 )
+from services.identity.headers import ClientIdentity  # noqa: E402
 from tests.helpers import Stack  # noqa: E402
 
 REMOTE = "What's the stock price of TSLA?"
@@ -64,7 +65,9 @@ async def one_round(client: Client, pattern: str, finance_pid: int) -> list[floa
 
 async def measure(stack: Stack, pattern: str, rounds: int) -> list[str]:
     client = await temporal.connect(
-        topology.ORCHESTRATOR_NAMESPACE, address=f"127.0.0.1:{stack.temporal_port}"
+        topology.ORCHESTRATOR_NAMESPACE,
+        address=f"127.0.0.1:{stack.temporal_port}",
+        interceptors=[ClientIdentity(stack.acting().token)],
     )
     await conversation.send(client, "outage-warm-up", REMOTE, pattern=pattern)  # LiteLLM imported
     finance = stack.component("finance-mcp" if pattern == "mcp" else "finance")["pid"]

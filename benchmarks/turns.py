@@ -31,6 +31,7 @@ from services import (  # noqa: E402
     temporal,
     topology,
 )
+from services.identity.headers import ClientIdentity  # noqa: E402
 from tests.helpers import Stack  # noqa: E402
 
 LOCAL = "What is 125 * 8?"
@@ -83,7 +84,9 @@ async def throughput(client: Client, pattern: str, conversations: int, turns_eac
 
 async def measure(stack: Stack, pattern: str, turns: int, conversations: int) -> list[str]:
     address = f"127.0.0.1:{stack.temporal_port}"
-    client = await temporal.connect(topology.ORCHESTRATOR_NAMESPACE, address=address)
+    client = await temporal.connect(
+        topology.ORCHESTRATOR_NAMESPACE, address=address, interceptors=[ClientIdentity(stack.acting().token)]
+    )
     await conversation.send(client, "bench-warm-up", LOCAL, pattern=pattern)  # LiteLLM imported
     baseline = await ping_baseline(client, turns)
     local = await timed_turns(client, pattern, LOCAL, turns)

@@ -142,7 +142,8 @@ async def agent_workers(
 ) -> AsyncIterator[Agent]:
     """The orchestrator, IT and Finance workers, in this process, on the real dev server,
     once per agent pattern; they stop at the end of the module. A module may set
-    `WORKER_MODEL` to run them with another model, and `WORKER_SETTINGS` for more."""
+    `WORKER_MODEL` to run them with another model, `WORKER_SETTINGS` for more, and
+    `WORKER_TOKEN` for the client to act with."""
     model = getattr(request.module, "WORKER_MODEL", "offline")
     extra = getattr(request.module, "WORKER_SETTINGS", {})
     # Their own DAGENT_HOME: a worker writes there (the warm-up marker), never in ~/.dagent.
@@ -150,7 +151,8 @@ async def agent_workers(
     settings = DagentSettings(home=home, model=model, pattern=request.param, **extra)
     # The tests talk as the login user, who holds every scope, as `dagent chat` would.
     ensure_local_keys(home)
-    acting = Acting(settings)
+    # A module may act with a token of its own (an external issuer's).
+    acting = Acting(settings, token=getattr(request.module, "WORKER_TOKEN", None))
     base = await temporal.connect(
         topology.ORCHESTRATOR_NAMESPACE, address=dev_server, interceptors=[ClientIdentity(acting.token)]
     )

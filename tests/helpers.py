@@ -21,6 +21,9 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 
 from durable_agents_cli.stack.processes import port_is_free
 from services.conversation import workflow_id
+from services.identity.acting import Acting
+from services.identity.headers import ClientIdentity
+from services.settings import DagentSettings
 
 # (service, tool, transport) of every tool, as the Nexus patterns discover them.
 NEXUS_TOOLS = {
@@ -157,10 +160,25 @@ class Stack:
             assert self.kill_leftovers() == []
 
     async def client(self, namespace: str = "default") -> Client:
-        """A client of this stack's Temporal, speaking the workflows' pydantic payloads."""
+        """A client of this stack's Temporal, speaking the workflows' pydantic payloads,
+        acting as the login user (as `dagent ask` does) once the stack has its keys."""
+        acting: Acting | None = None
+
+        def token() -> str:
+            nonlocal acting
+            acting = acting or self.acting()
+            return acting.token()
+
         return await Client.connect(
-            f"127.0.0.1:{self.temporal_port}", namespace=namespace, data_converter=pydantic_data_converter
+            f"127.0.0.1:{self.temporal_port}",
+            namespace=namespace,
+            data_converter=pydantic_data_converter,
+            interceptors=[ClientIdentity(token)],
         )
+
+    def acting(self) -> Acting:
+        """Who this stack's front ends act as by default (keys made by `dagent up`)."""
+        return Acting(DagentSettings(home=self.home))
 
     def status(self) -> dict[str, Any]:
         result = self.run("status", "--json")

@@ -1,0 +1,154 @@
+"""What identity costs a turn: remote-tool turn p50 with identity on (the product) and
+off, in the same run, on the same dev server, rounds alternating.
+
+"Off" exists only here: this script stubs out the three things identity adds to a
+turn (the conversation's token check, the per-call `dagent.delegate` local
+activity, and the service's decision with its audit line) in its own process; the
+product has no switch to turn identity off.
+
+    uv run python benchmarks/identity.py [--rounds 4] [--turns 30] [--pattern nexus]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from temporalio.client import Client  # noqa: E402
+
+from durable_agents_cli.stack.components import DEV_SERVER_DYNAMIC_CONFIG, temporal_binary  # noqa: E402
+from services import bootstrap, conversation, temporal, topology  # noqa: E402
+from services.identity import interceptors  # noqa: E402
+from services.identity.acting import Acting  # noqa: E402
+from services.identity.headers import ClientIdentity  # noqa: E402
+from services.identity.keys import ensure_local_keys  # noqa: E402
+from services.orchestrator import tool_calls  # noqa: E402
+from services.settings import DagentSettings  # noqa: E402
+from services.toolservice import access  # noqa: E402
+from services.worker import connect_worker_client, run_worker  # noqa: E402
+from tests.helpers import free_port  # noqa: E402
+
+REMOTE = "What's the stock price of TSLA?"
+
+
+@contextlib.contextmanager
+def dev_server(directory: Path) -> Iterator[str]:
+    port = free_port()
+    argv = [temporal_binary(), "server", "start-dev", "--ip", "127.0.0.1", "--port", str(port), "--headless"]
+    argv += ["--db-filename", str(directory / "temporal.db"), "--log-level", "error"]
+    for key, value in DEV_SERVER_DYNAMIC_CONFIG.items():
+        argv += ["--dynamic-config-value", f"{key}={json.dumps(value)}"]
+    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        yield f"127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+@contextlib.contextmanager
+def identity_off() -> Iterator[None]:
+    """The three parts of a turn identity adds, stubbed out for the "off" rounds."""
+
+    async def no_delegation(self: Any, route: Any, request: Any) -> str:
+        return ""
+
+    saved = (
+        interceptors.WorkerIdentity.workflow_interceptor_class,
+        tool_calls.ToolCaller._delegate,
+        access.decide,
+    )
+    interceptors.WorkerIdentity.workflow_interceptor_class = lambda self, input: None  # type: ignore[method-assign,assignment,misc]
+    tool_calls.ToolCaller._delegate = no_delegation  # type: ignore[method-assign]
+    access.decide = lambda *args, **kwargs: None  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        (
+            interceptors.WorkerIdentity.workflow_interceptor_class,  # type: ignore[method-assign]
+            tool_calls.ToolCaller._delegate,  # type: ignore[method-assign]
+            access.decide,
+        ) = saved
+
+
+@contextlib.asynccontextmanager
+async def workers(address: str, settings: DagentSettings) -> AsyncIterator[None]:
+    tasks = []
+    for name in topology.WORKERS:
+        client = await connect_worker_client(name, settings, address=address)
+        tasks.append(asyncio.create_task(run_worker(name, settings, client=client)))
+    try:
+        yield
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def remote_turns(client: Client, pattern: str, turns: int) -> list[float]:
+    session = f"bench-{uuid.uuid4().hex[:8]}"
+    await conversation.send(client, session, REMOTE, pattern=pattern)  # discovery, warm caches
+    samples = []
+    for _ in range(turns):
+        start = time.perf_counter()
+        await conversation.send(client, session, REMOTE, pattern=pattern)
+        samples.append((time.perf_counter() - start) * 1000)
+    return samples
+
+
+async def measure(rounds: int, turns: int, pattern: str) -> dict[str, list[float]]:
+    with tempfile.TemporaryDirectory() as tmp, dev_server(Path(tmp)) as address:
+        home = Path(tmp) / "home"
+        ensure_local_keys(home)
+        settings = DagentSettings(home=home, pattern=pattern)
+        for _ in range(300):  # until the server answers
+            try:
+                client = await temporal.connect(
+                    topology.ORCHESTRATOR_NAMESPACE,
+                    address=address,
+                    interceptors=[ClientIdentity(Acting(settings).token)],
+                )
+                break
+            except Exception:
+                await asyncio.sleep(0.1)
+        await bootstrap.ensure_topology(client)
+        samples: dict[str, list[float]] = {"on": [], "off": []}
+        for _ in range(rounds):
+            for mode in ("on", "off"):
+                with identity_off() if mode == "off" else contextlib.nullcontext():
+                    async with workers(address, settings):
+                        samples[mode] += await remote_turns(client, pattern, turns)
+        return samples
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rounds", type=int, default=4)
+    parser.add_argument("--turns", type=int, default=30)
+    parser.add_argument("--pattern", default="nexus", choices=["nexus", "agents-nexus"])
+    options = parser.parse_args()
+    samples = asyncio.run(measure(options.rounds, options.turns, options.pattern))
+    on, off = statistics.median(samples["on"]), statistics.median(samples["off"])
+    print(f"{options.pattern}: {options.rounds} rounds x {options.turns} remote-tool turns, alternating")
+    print("| identity | remote-tool turn p50 | vs off |")
+    print("|---|---|---|")
+    print(f"| off | {off:.1f} ms | 1.00x |")
+    print(f"| on | {on:.1f} ms | {on / off:.2f}x ({on - off:+.1f} ms) |")
+
+
+if __name__ == "__main__":
+    main()
