@@ -15,6 +15,7 @@ import re
 import signal
 import subprocess
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,10 @@ from temporalio.service import RPCError
 from temporalio.testing import ActivityEnvironment
 
 from services.conversation import workflow_id
+from services.identity.delegation import service_audience
+from services.identity.headers import call_token
+from services.identity.keys import ensure_local_keys, signing_key
+from services.identity.tokens import mint
 from services.limits import MAX_TOOL_RESULT_CHARS, MAX_TOOL_RESULT_SEEN
 from services.orchestrator.memory import for_the_model
 from services.teams import registry
@@ -225,10 +230,21 @@ async def _three_megabytes(_: Any) -> dict[str, Any]:
     return {"blob": "x" * 3_000_000}
 
 
-async def test_a_three_megabyte_tool_result_is_cut_before_it_travels(monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_a_three_megabyte_tool_result_is_cut_before_it_travels(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     huge = Tool("huge", "returns 3 MB", Nothing, _three_megabytes, "it", "it:read")
     monkeypatch.setitem(registry.TOOLS, "huge", huge)
-    result = await ActivityEnvironment().run(ToolActivities("it").run_tool, ToolCall(tool="huge"))
+    ensure_local_keys(tmp_path)
+    # What the activity's interceptor would read from the call's header.
+    token = mint(signing_key(tmp_path), "alice", ["it:read"], service_audience("it"), timedelta(minutes=1))
+    reset = call_token.set(token)
+    try:
+        result = await ActivityEnvironment().run(
+            ToolActivities("it", tmp_path).run_tool, ToolCall(tool="huge")
+        )
+    finally:
+        call_token.reset(reset)
     size = len(json.dumps(result.result))
     assert size < MAX_TOOL_RESULT_CHARS + 1_000
     assert "3000012 characters" in result.result["truncated"]
