@@ -83,3 +83,31 @@ def test_a_bad_identity_is_one_line_and_a_non_zero_exit(
     assert message in result.stderr
     assert "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        (
+            {"DAGENT_AUTH_ISSUER": "https://idp.example", "DAGENT_AUTH_JWKS": "/nonexistent/jwks.json"},
+            "No key set",
+        ),
+        ({"DAGENT_AUTH_ISSUER": "https://idp.example", "DAGENT_AUTH_JWKS": "{jwks}"}, "cannot be read"),
+        ({"DAGENT_AUTH_ISSUER": "https://idp.example"}, "go together"),
+        (
+            {"DAGENT_AUTH_ISSUER": "x", "DAGENT_AUTH_JWKS": "http://idp.example/jwks"},
+            "must be served over https",
+        ),
+    ],
+)
+def test_an_unusable_identity_provider_stops_up_before_anything_starts(
+    stack: Stack, env: dict[str, str], message: str
+) -> None:
+    broken = stack.home.parent / "broken-jwks.json"
+    broken.write_text('{"keys": "not a list"}')
+    stack.extra_env.update({name: value.format(jwks=broken) for name, value in env.items()})
+    result = stack.run("up")
+    assert result.returncode == 1
+    assert message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert stack.kill_leftovers() == []

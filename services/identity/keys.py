@@ -102,6 +102,19 @@ class KeySet:
         return key
 
 
+    def check(self) -> None:
+        """IdentityError unless the key set can be read now and holds a key."""
+        try:
+            if self.location.startswith(("https://", "http://")):
+                found = _client(_trusted_url(self.location)).get_jwk_set().keys
+            else:
+                found = _file_keys(self.location).keys
+        except jwt.PyJWTError as exc:
+            raise IdentityError(f"The key set {self.location} cannot be read ({exc}).") from None
+        if not found:
+            raise IdentityError(f"The key set {self.location} holds no usable key.")
+
+
 def local_key_set(home: Path) -> KeySet:
     return KeySet(str(auth_dir(home) / JWKS_FILE))
 
@@ -122,7 +135,9 @@ def _file_keys(location: str) -> jwt.PyJWKSet:
         _file_cache[location] = (stamp, keys)
         return keys
     except FileNotFoundError:
-        raise IdentityError(f"No key set at {location}: run 'dagent up', or set DAGENT_AUTH_JWKS.") from None
+        raise IdentityError(
+            f"No key set at {location}: check DAGENT_AUTH_JWKS, or run 'dagent up' for the stack's own."
+        ) from None
     except (OSError, ValueError, jwt.PyJWTError) as exc:
         raise IdentityError(f"The key set {location} cannot be read ({exc}).") from None
 
