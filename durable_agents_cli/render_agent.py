@@ -117,7 +117,8 @@ def catalog_table(catalog: ToolCatalogResult, user: str = "", held: frozenset[st
     return table
 
 
-def catalog_json(catalog: ToolCatalogResult, user: str, held: frozenset[str]) -> dict[str, Any]:
+def catalog_json(catalog: ToolCatalogResult, user: str, held: frozenset[str] | None) -> dict[str, Any]:
+    """The tools as JSON; `held` is null for each when who is asking is not known."""
     return {
         "user": user,
         "tools": [
@@ -126,7 +127,7 @@ def catalog_json(catalog: ToolCatalogResult, user: str, held: frozenset[str]) ->
                 "tool": tool.name,
                 "transport": tool.transport,
                 "scope": tool.scope,
-                "held": tool.scope in held,
+                "held": tool.scope in held if held is not None else None,
                 "description": tool.description,
                 "parameters": tool.parameters,
             }

@@ -22,7 +22,7 @@ LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 
 ENV_PREFIX = "DAGENT_"
 DEFAULT_HOME = Path("~/.dagent")
-# Under DAGENT_HOME: what running processes share (pid, lock, state, token and marker files).
+# Under DAGENT_HOME: what running processes share (pid, lock, state and marker files).
 RUN_DIR = "run"
 # Where every process of the stack logs, and each tool service keeps its audit trail.
 LOGS_DIR = "logs"

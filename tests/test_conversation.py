@@ -156,39 +156,27 @@ async def test_the_model_sees_each_tools_own_description_and_flat_parameters(age
 
 async def test_a_send_signal_cannot_write_to_an_owned_session(agent_workers: Agent) -> None:
     """A signal (fire and forget) carries no verified identity: on a session that has an
-    owner it is recorded, once per id, with the reason it was refused. The transcript
-    answers its owner only. The reply on the wire has one shape in every pattern:
-    each tool call carries `ok`."""
+    owner it is dropped, not recorded (nor does it learn the owner's name). The
+    transcript answers its owner only, in the same shape in every pattern: each tool
+    call carries `ok`."""
     session = new_session()
     await agent_workers.send(session, "What is 1 + 1?", message_id="first")
     handle = agent_workers.client.get_workflow_handle(workflow_id(session))
     for message in ({"id": "by-signal", "text": "What's the stock price of TSLA?"},
-                    {"id": "by-signal", "text": "What's the stock price of TSLA?"},
                     {"id": "empty", "text": "   "}):  # fmt: skip
         await handle.signal("send", message)
+    # Handled after the signals, which reached the workflow first.
+    await agent_workers.send(session, "What is 2 + 2?", message_id="second")
 
-    def raw(client: Client) -> Client:
-        # Raw JSON, as another language's client sees it (with the owner's interceptors or none).
-        return Client(client.service_client, namespace=topology.ORCHESTRATOR_NAMESPACE, interceptors=[])
+    def raw(interceptors: list[Any]) -> Client:
+        # Raw JSON, as another language's client sees it (with the owner's identity or none).
+        client = agent_workers.client
+        return Client(
+            client.service_client, namespace=topology.ORCHESTRATOR_NAMESPACE, interceptors=interceptors
+        )
 
-    owner = Client(
-        agent_workers.client.service_client,
-        namespace=topology.ORCHESTRATOR_NAMESPACE,
-        interceptors=agent_workers.client.config()["interceptors"],
-    )
-
-    async def settled() -> dict[str, dict[str, Any]]:
-        while True:  # until every message has its reply (bounded by the wait_for below)
-            query = owner.get_workflow_handle(workflow_id(session)).query("transcript")
-            entries = {e["message_id"]: e["reply"] for e in await query}
-            if len(entries) == 3 and all(entries.values()):
-                return entries
-            await asyncio.sleep(0.1)
-
-    replies = await asyncio.wait_for(settled(), 60)
-    assert [(c["tool"], c["ok"]) for c in replies["first"]["tool_calls"]] == [("calculator", True)]
-    assert replies["by-signal"]["error"] is True
-    assert f"belongs to {agent_workers.user}" in replies["by-signal"]["text"]
-    assert replies["empty"]["error"] is True
-    assert "empty" in replies["empty"]["text"]
-    assert await raw(owner).get_workflow_handle(workflow_id(session)).query("transcript") == []
+    owner = raw(agent_workers.client.config()["interceptors"])
+    entries = await owner.get_workflow_handle(workflow_id(session)).query("transcript")
+    assert [e["message_id"] for e in entries] == ["first", "second"]
+    assert [(c["tool"], c["ok"]) for c in entries[0]["reply"]["tool_calls"]] == [("calculator", True)]
+    assert await raw([]).get_workflow_handle(workflow_id(session)).query("transcript") == []

@@ -25,6 +25,7 @@ from services.identity import (
     verify,
 )
 from services.identity.keys import LOCAL_KEY_ID, auth_dir
+from services.toolservice import access
 
 EVERY_SCOPE = ["finance:read", "it:read", "orchestrator:read"]
 MINUTE = timedelta(minutes=1)
@@ -150,7 +151,7 @@ ARGUMENTS = {"ticker": "TSLA"}
 def decide(home: Path, token: str | None, tool: str = "stock_price", arguments: object = ARGUMENTS) -> str:
     """The line a refused caller reads (the test fails if the call is allowed)."""
     with pytest.raises(AccessDeniedError) as refused:
-        delegation.authorize(token, home, "finance", tool, "finance:read", CALL_KEY, arguments)
+        access.authorize(token, home, "finance", tool, "finance:read", CALL_KEY, arguments)
     message = str(refused.value)
     assert not token or token not in message
     return message
@@ -158,17 +159,17 @@ def decide(home: Path, token: str | None, tool: str = "stock_price", arguments: 
 
 def test_a_call_token_runs_its_own_call_only(home: Path) -> None:
     token = delegation.for_call(home, "alice", EVERY_SCOPE, "finance", "stock_price", CALL_KEY, ARGUMENTS)
-    allowed = delegation.authorize(token, home, "finance", "stock_price", "finance:read", CALL_KEY, ARGUMENTS)
+    allowed = access.authorize(token, home, "finance", "stock_price", "finance:read", CALL_KEY, ARGUMENTS)
     assert allowed.user == "alice"
     # Spelled differently, the same arguments are the same call.
     again = delegation.parse_arguments('{ "ticker" : "TSLA" }')
-    assert delegation.authorize(token, home, "finance", "stock_price", "finance:read", CALL_KEY, again).user
+    assert access.authorize(token, home, "finance", "stock_price", "finance:read", CALL_KEY, again).user
     assert decide(home, token, arguments={"ticker": "AAPL"}).endswith("issued for other arguments.")
     assert decide(home, token, tool="calculate_roi").endswith("issued for another tool.")
     with pytest.raises(AccessDeniedError, match="another call"):
-        delegation.authorize(token, home, "finance", "stock_price", "finance:read", "other/key", ARGUMENTS)
+        access.authorize(token, home, "finance", "stock_price", "finance:read", "other/key", ARGUMENTS)
     with pytest.raises(AccessDeniedError, match="not meant for dagent:it"):
-        delegation.authorize(token, home, "it", "stock_price", "finance:read", CALL_KEY, ARGUMENTS)
+        access.authorize(token, home, "it", "stock_price", "finance:read", CALL_KEY, ARGUMENTS)
 
 
 def test_each_refusal_by_the_service_says_why_in_one_line(home: Path) -> None:

@@ -155,7 +155,16 @@ def tools_list(
     from services import conversation
 
     settings = load_settings()
-    acting = acting_as(settings, user, token)
+    user_given = user is not None or token is not None
+    try:
+        acting = acting_as(settings, user, token)
+        holder, held = acting.user, acting.scopes
+    except DagentError as exc:
+        if user_given:
+            raise
+        # Listing needs no identity: without one, the list says nothing of scopes held.
+        console.warn(f"Not showing which scopes you hold: {exc}")
+        holder, held = "", None
 
     async def go() -> Any:
         client, state = await connect_to_stack(settings.home)
@@ -163,9 +172,9 @@ def tools_list(
 
     catalog = asyncio.run(go())
     if as_json:
-        console.out.print_json(json.dumps(render_agent.catalog_json(catalog, acting.user, acting.scopes)))
+        console.out.print_json(json.dumps(render_agent.catalog_json(catalog, holder, held)))
     else:
-        console.out.print(render_agent.catalog_table(catalog, acting.user, acting.scopes))
+        console.out.print(render_agent.catalog_table(catalog, holder, held))
         for service, reason in catalog.unavailable.items():
             console.warn(f"{service}: {reason}")
 

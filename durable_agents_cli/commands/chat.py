@@ -44,8 +44,9 @@ def chat(
     check_id("session", session)
     paths = StackPaths(settings.home)
     interactive = sys.stdin.isatty()
-    _ensure_stack(paths, interactive)
+    # Who is asking is settled first: an unknown user is told so before anything starts.
     acting = acting_as(settings, user, token)
+    _ensure_stack(paths, interactive)
     last_file = paths.chat_dir / LAST_SESSION_FILE
     resumed = session or (None if new else last_session(last_file))
     session_id = resumed or new_session_id()

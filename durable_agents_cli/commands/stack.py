@@ -17,9 +17,8 @@ from durable_agents_cli.stack.paths import StackPaths
 from durable_agents_cli.stack.processes import address_accepts, tail
 from durable_agents_cli.stack.state import StackConfig, StackState, read_state
 from services import limits, topology
-from services.errors import ConfigError
 from services.safe_text import clean_text
-from services.settings import DagentSettings, load_settings, team_port_flag
+from services.settings import load_settings, team_port_flag
 
 # `status`'s exit code when the stack is not running or not healthy.
 NOT_HEALTHY = 3
@@ -84,7 +83,9 @@ def up(
     from services import temporal  # only `up` needs the Temporal SDK
 
     model_environment = check_model(settings.model)
-    check_identity(settings)
+    from services.identity.keys import check_provider
+
+    check_provider(settings.auth_issuer, settings.auth_jwks)
 
     config = StackConfig(
         pattern=pattern,
@@ -112,20 +113,6 @@ def up(
         console.err.print(render.failure_panel(failure.component, failure.log_tail, failure.cause))
         raise typer.Exit(1) from None
     console.out.print(render.ready_summary(result.state, result.already_up))
-
-
-def check_identity(settings: DagentSettings) -> None:
-    """Refuse a half-configured or unreadable identity provider before anything starts."""
-    if not (settings.auth_issuer or settings.auth_jwks):
-        return
-    if not (settings.auth_issuer and settings.auth_jwks):
-        raise ConfigError(
-            "DAGENT_AUTH_ISSUER and DAGENT_AUTH_JWKS go together: set both (and DAGENT_AUTH_AUDIENCE), "
-            "or neither for the stack's own issuer."
-        )
-    from services.identity import KeySet
-
-    KeySet(settings.auth_jwks).check()
 
 
 def check_model(model: str) -> str:

@@ -109,7 +109,7 @@ def register(app: typer.Typer) -> None:
         "token",
         epilog=console.examples(
             "dagent users token alice --for finance",
-            "DAGENT_MCP_BEARER=$(dagent users token alice --for it --minutes 10)",
+            "TOKEN=$(dagent users token alice --for it --minutes 10)",
         ),
     )(users_token)
     app.add_typer(group, name="users")

@@ -12,12 +12,10 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 
-import jwt
-
 from services.errors import IdentityError
 from services.identity import users
 from services.identity.keys import signing_key
-from services.identity.tokens import mint
+from services.identity.tokens import Principal, mint, unverified_claims
 from services.settings import DagentSettings
 
 USER_TOKEN_LIFETIME = timedelta(minutes=5)
@@ -50,7 +48,8 @@ class Acting:
         self._token, self._renew_at = "", 0.0
 
     def token(self) -> str:
-        if time.monotonic() >= self._renew_at:
+        # Wall-clock time, as the token's expiry is: a laptop that slept must renew.
+        if time.time() >= self._renew_at:
             self._token = mint(
                 signing_key(self.settings.home),
                 self.user,
@@ -58,21 +57,19 @@ class Acting:
                 self.settings.auth_audience,
                 USER_TOKEN_LIFETIME,
             )
-            self._renew_at = time.monotonic() + (USER_TOKEN_LIFETIME - RENEW_BEFORE).total_seconds()
+            self._renew_at = time.time() + (USER_TOKEN_LIFETIME - RENEW_BEFORE).total_seconds()
         return self._token
 
 
 def _holder_of(token: str) -> tuple[str, frozenset[str]]:
     """The user a given token names and their scopes: read, not verified (the
     orchestrator verifies it)."""
-    try:
-        claims = jwt.decode(token.strip(), options={"verify_signature": False})
-    except jwt.PyJWTError:
+    claims = unverified_claims(token.strip())
+    if claims is None:
         raise IdentityError(
             "The token in --token or DAGENT_TOKEN is not a JWT (three base64url parts joined by dots)."
-        ) from None
-    subject = claims.get("sub")
-    if not isinstance(subject, str) or not subject:
+        )
+    holder = Principal.from_claims(claims)
+    if not holder.user:
         raise IdentityError("The token in --token or DAGENT_TOKEN names no user (its 'sub' claim).")
-    scope = claims.get("scope", "")
-    return subject, frozenset(scope.split() if isinstance(scope, str) else ())
+    return holder.user, holder.scopes

@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from services.errors import IdentityError
 from services.safe_text import clean_text
 from services.settings import LOGS_DIR
 
@@ -57,10 +58,13 @@ def read(home: Path, teams: list[str]) -> Iterator[Decision]:
     not a decision (cut off by a crash) is skipped."""
     rows: list[Decision] = []
     for team in teams:
+        path = audit_file(home, team)
         try:
-            lines = audit_file(home, team).read_text().splitlines()
+            lines = path.read_text(errors="replace").splitlines()
         except FileNotFoundError:
             continue
+        except OSError as exc:
+            raise IdentityError(f"The audit trail {path} cannot be read ({exc.strerror}).") from None
         for line in lines:
             try:
                 rows.append(Decision(**json.loads(line)))

@@ -10,7 +10,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 from temporalio import workflow
 from temporalio.worker import (
@@ -20,6 +20,7 @@ from temporalio.worker import (
     HandleQueryInput,
     HandleUpdateInput,
     Interceptor,
+    StartActivityInput,
     StartLocalActivityInput,
     StartNexusOperationInput,
     WorkflowInboundInterceptor,
@@ -30,22 +31,32 @@ from temporalio.worker import (
 from services.identity.headers import IDENTITY_HEADER, call_token, caller, token_in, with_token
 from services.identity.tokens import Principal
 
+# How the Temporal MCP plugin names the activity of a tool call: temporalio.mcp.<server>.call-tool
+MCP_ACTIVITY_PREFIX = "temporalio.mcp."
+MCP_CALL_SUFFIX = ".call-tool"
 
-class Gate:
+
+class Gate(Protocol):
     """What a conversation workflow asks of identity: implemented by the orchestrator's
     worker (token verification is I/O: it must not run as workflow code)."""
 
     def verify(self, token: str | None) -> Principal:
-        raise NotImplementedError
+        """The principal of a valid token, or IdentityError saying why not."""
+        ...
 
     def claims_of(self, token: str | None) -> Principal | None:
         """Who an already accepted token named (on replay it may long have expired)."""
-        raise NotImplementedError
+        ...
 
 
 class WorkerIdentity(Interceptor):
-    def __init__(self, gate: Gate | None = None) -> None:
+    """`gate`: the conversation workflows' token check (the orchestrator's worker).
+    `forwarding`: workflow types that run their tool with the token they were started
+    with (a team's tool workflow)."""
+
+    def __init__(self, gate: Gate | None = None, forwarding: frozenset[str] = frozenset()) -> None:
         self.gate = gate
+        self.forwarding = forwarding
 
     def intercept_activity(self, next: ActivityInboundInterceptor) -> ActivityInboundInterceptor:
         return _ActivityInbound(next)
@@ -53,7 +64,9 @@ class WorkerIdentity(Interceptor):
     def workflow_interceptor_class(
         self, input: WorkflowInterceptorClassInput
     ) -> type[WorkflowInboundInterceptor] | None:
-        return type("IdentityInbound", (_WorkflowInbound,), {"gate": self.gate})
+        return type(
+            "IdentityInbound", (_WorkflowInbound,), {"gate": self.gate, "forwarding": self.forwarding}
+        )
 
 
 class _ActivityInbound(ActivityInboundInterceptor):
@@ -67,14 +80,15 @@ class _ActivityInbound(ActivityInboundInterceptor):
 
 class _WorkflowInbound(WorkflowInboundInterceptor):
     gate: Gate | None = None
+    forwarding: frozenset[str] = frozenset()
 
     def init(self, outbound: WorkflowOutboundInterceptor) -> None:
         self.outbound = _WorkflowOutbound(outbound)
         super().init(self.outbound)
 
     async def execute_workflow(self, input: ExecuteWorkflowInput) -> Any:
-        # A tool workflow runs its tool with the token it was started with.
-        self.outbound.started_with = token_in(input.headers)
+        if workflow.info().workflow_type in self.forwarding:
+            self.outbound.started_with = token_in(input.headers)
         return await super().execute_workflow(input)
 
     def handle_update_validator(self, input: HandleUpdateInput) -> None:
@@ -116,6 +130,13 @@ class _WorkflowOutbound(WorkflowOutboundInterceptor):
 
     def _token(self) -> str | None:
         return call_token.get() or self.started_with
+
+    def start_activity(self, input: StartActivityInput) -> workflow.ActivityHandle[Any]:
+        # The mcp pattern's calls are activities of the Agents SDK plugin: they carry the
+        # turn's grant to the orchestrator's MCP client, and no other activity does.
+        if input.activity.startswith(MCP_ACTIVITY_PREFIX) and input.activity.endswith(MCP_CALL_SUFFIX):
+            input.headers = with_token(input.headers, call_token.get())
+        return super().start_activity(input)
 
     def start_local_activity(self, input: StartLocalActivityInput) -> workflow.ActivityHandle[Any]:
         input.headers = with_token(input.headers, self._token())

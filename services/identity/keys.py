@@ -20,7 +20,7 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from services.errors import IdentityError
+from services.errors import ConfigError, IdentityError
 
 AUTH_DIR = "auth"
 SIGNING_KEY_FILE = "signing-key.pem"
@@ -101,7 +101,6 @@ class KeySet:
             raise IdentityError("the token is not signed by a trusted key")
         return key
 
-
     def check(self) -> None:
         """IdentityError unless the key set can be read now and holds a key."""
         try:
@@ -113,6 +112,18 @@ class KeySet:
             raise IdentityError(f"The key set {self.location} cannot be read ({exc}).") from None
         if not found:
             raise IdentityError(f"The key set {self.location} holds no usable key.")
+
+
+def check_provider(issuer: str, jwks: str) -> None:
+    """Refuse a half-configured or unreadable identity provider before anything starts."""
+    if not (issuer or jwks):
+        return
+    if not (issuer and jwks):
+        raise ConfigError(
+            "DAGENT_AUTH_ISSUER and DAGENT_AUTH_JWKS go together: set both (and DAGENT_AUTH_AUDIENCE), "
+            "or neither for the stack's own issuer."
+        )
+    KeySet(jwks).check()
 
 
 def local_key_set(home: Path) -> KeySet:

@@ -26,6 +26,10 @@ LOCAL_ISSUER = "dagent-local"
 LEEWAY = timedelta(seconds=30)
 # Far above any real token; a larger one is refused before it is parsed.
 MAX_TOKEN_CHARS = 8_192
+# The algorithms a key may sign with: public-key ones only.
+ASYMMETRIC = frozenset(
+    {"EdDSA", "ES256", "ES384", "ES512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512"}
+)
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,35 @@ class Principal:
 
     def holds(self, scope: str) -> bool:
         return scope in self.scopes
+
+    @classmethod
+    def from_claims(cls, claims: dict[str, Any]) -> Principal:
+        """Who `claims` name; scopes from `scope` (OAuth 2: space-separated) or a list."""
+        scope = claims.get("scope", "")
+        scopes = scope.split() if isinstance(scope, str) else [str(s) for s in scope or ()]
+        try:
+            expires_at: datetime | None = datetime.fromtimestamp(int(claims["exp"]), UTC)
+        except (KeyError, TypeError, ValueError, OverflowError, OSError):
+            expires_at = None
+        return cls(
+            user=str(claims.get("sub", "")),
+            scopes=frozenset(scopes),
+            token_id=str(claims.get("jti", "")),
+            expires_at=expires_at,
+            claims=claims,
+        )
+
+
+def unverified_claims(token: str | None) -> dict[str, Any] | None:
+    """What a token says, without checking who signed it: only for a token verified
+    before (replay), or to say who a refused one claimed to be."""
+    if not token or len(token) > MAX_TOKEN_CHARS:
+        return None
+    try:
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except jwt.PyJWTError:
+        return None
+    return claims if isinstance(claims, dict) else None
 
 
 def mint(
@@ -74,6 +107,11 @@ def verify(token: str | None, keys: KeySet, audience: str, issuer: str = LOCAL_I
     if len(token) > MAX_TOKEN_CHARS:
         raise IdentityError(f"the token is larger than {MAX_TOKEN_CHARS} characters")
     key = keys.key_for(token)
+    if key.algorithm_name not in ASYMMETRIC:
+        # A shared secret in a key set would let anyone who can read it sign tokens.
+        raise IdentityError(
+            f"the token's key uses {key.algorithm_name}; only public-key algorithms are accepted"
+        )
     try:
         claims = jwt.decode(
             token,
@@ -96,16 +134,8 @@ def verify(token: str | None, keys: KeySet, audience: str, issuer: str = LOCAL_I
         raise IdentityError(f"the token lacks the '{exc.claim}' claim") from None
     except jwt.PyJWTError as exc:
         raise IdentityError(f"the token is malformed ({type(exc).__name__})") from None
-    scope = claims.get("scope", "")
-    scopes = scope.split() if isinstance(scope, str) else [str(s) for s in scope]
     try:
-        expires_at = datetime.fromtimestamp(int(claims["exp"]), UTC)
+        datetime.fromtimestamp(int(claims["exp"]), UTC)
     except (TypeError, ValueError, OverflowError, OSError):
         raise IdentityError("the token's expiry is not a valid time") from None
-    return Principal(
-        user=str(claims["sub"]),
-        scopes=frozenset(scopes),
-        token_id=str(claims.get("jti", "")),
-        expires_at=expires_at,
-        claims=claims,
-    )
+    return Principal.from_claims(claims)

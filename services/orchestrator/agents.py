@@ -30,6 +30,7 @@ with workflow.unsafe.imports_passed_through():
         UserMessage,
     )
     from services.failures import root_message
+    from services.identity.headers import call_token
     from services.llm.agents_model import WORKFLOW_MODEL_NAME
     from services.orchestrator.base import MAX_STEPS, Answer, Conversation, ConversationInput
     from services.orchestrator.tool_calls import STEP_FAILURES, ToolCaller
@@ -62,8 +63,14 @@ class AgentsConversation(Conversation):
         user_item: dict[str, Any] = {"role": "user", "content": message.text}
         self.progress = Progress(state="thinking", message_id=message.id, step=1)
         try:
-            conversation = cast(list[TResponseInputItem], [*self.items, user_item])
-            result = await Runner.run(agent, input=conversation, max_turns=MAX_STEPS)
+            # What the turn's MCP calls act with (set before the Runner makes its tasks,
+            # which each start from a copy of this context).
+            granted = call_token.set(await self.turn_grant(message))
+            try:
+                conversation = cast(list[TResponseInputItem], [*self.items, user_item])
+                result = await Runner.run(agent, input=conversation, max_turns=MAX_STEPS)
+            finally:
+                call_token.reset(granted)
         except MaxTurnsExceeded:
             return self._failed(user_item, Answer.out_of_steps(records))
         except TURN_FAILURES as exc:
@@ -80,6 +87,10 @@ class AgentsConversation(Conversation):
     def mcp_servers(self) -> list[Any]:
         """The MCP servers the agent talks to directly (none: tools go through Nexus)."""
         return []
+
+    async def turn_grant(self, message: UserMessage) -> str | None:
+        """The grant the turn's MCP calls act with (none: no MCP server here)."""
+        return None
 
     def calls_on_mcp_servers(self, result: RunResult, catalog: ToolCatalogResult) -> list[ToolCallRecord]:
         """Tool calls the SDK made on MCP servers itself (none here)."""

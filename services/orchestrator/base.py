@@ -101,6 +101,10 @@ class Conversation:
     """Base of the conversation workflows; subclasses add `@workflow.defn`."""
 
     def __init__(self, request: ConversationInput) -> None:
+        if workflow.info().continued_run_id is None:
+            # Only a run this workflow continued from hands state over; a start that
+            # brings its own (messages with a user already set, an owner) is ignored.
+            request = request.model_copy(update={"state": CarriedState()})
         self.request = request
         self.memory = request.state.memory
         self.items = request.state.items
@@ -225,8 +229,12 @@ class Conversation:
         is recorded with the reason instead, so the sender finds out."""
         if message.id in self.replies or any(p.id == message.id for p in self.pending):
             return
-        # A signal carries no verified identity: it cannot write to a session with an owner.
-        problem = message_problem(message.text) or self._not_owner("")
+        if self.owner:
+            # A signal carries no verified identity: it cannot write to a session with an
+            # owner, nor learn whose it is.
+            workflow.logger.warning("a message sent as a signal to an owned session was dropped")
+            return
+        problem = message_problem(message.text)
         if problem is None:
             self.pending.append(message.model_copy(update={"user": "", "scopes": []}))
             return

@@ -28,13 +28,20 @@ with workflow.unsafe.imports_passed_through():
         ToolCallRecord,
         ToolCatalogResult,
         ToolRoute,
+        UserMessage,
     )
     from services.failures import causes, root_message, unavailable
     from services.orchestrator.agents import AgentsConversation
     from services.orchestrator.base import ConversationInput
     from services.orchestrator.discovery import discover_mcp
+    from services.orchestrator.identity import (
+        DELEGATE_RETRY,
+        DELEGATE_TIMEOUT,
+        DelegationActivities,
+        TurnGrantRequest,
+    )
     from services.tools import is_failure_text, parse_result
-    from services.toolservice.contract import IDEMPOTENCY_META, SCOPES_META, USER_META
+    from services.toolservice.contract import IDEMPOTENCY_META
 
 # An MCP call is short: a server silent for 4 s fails it at once (the worker's
 # client says so, see mcp_client), one that refuses connections is down or
@@ -92,6 +99,19 @@ class McpConversation(AgentsConversation):
         served = {r.name: r for r in catalog.tools if r.service not in catalog.unavailable}
         return mcp_calls(result.new_items, served)
 
+    async def turn_grant(self, message: UserMessage) -> str | None:
+        """A message with a verified sender gets a grant for its turn's MCP calls, minted
+        in a local activity (older histories replay without one)."""
+        if not message.user:
+            return None
+        return await workflow.execute_local_activity_method(
+            DelegationActivities.delegate_turn,
+            TurnGrantRequest(user=message.user, scopes=message.scopes, turn_key=turn_key(message.id)),
+            start_to_close_timeout=DELEGATE_TIMEOUT,
+            retry_policy=DELEGATE_RETRY,
+            summary="identity for this turn's MCP calls",
+        )
+
     def _mcp_meta(self, team: str) -> Callable[[MCPToolMetaContext], dict[str, Any]]:
         """Called by the SDK just before each MCP tool call: shows the call in the
         progress query, and sends its idempotency key as MCP `_meta` (the server runs
@@ -109,13 +129,7 @@ class McpConversation(AgentsConversation):
                 transport="mcp",
             )
             call_id = getattr(context.run_context, "tool_call_id", None) or context.tool_name
-            asking = self.asking
-            return {
-                IDEMPOTENCY_META: f"{workflow.info().workflow_id}/{message_id}/{call_id}",
-                # Not a credential: the worker mints the call's token from them.
-                USER_META: asking.user if asking else "",
-                SCOPES_META: asking.scopes if asking else [],
-            }
+            return {IDEMPOTENCY_META: f"{turn_key(message_id or '')}{call_id}"}
 
         return meta
 
@@ -131,6 +145,11 @@ class McpConversation(AgentsConversation):
             return json.dumps({"error": reason})
 
         return failure
+
+
+def turn_key(message_id: str) -> str:
+    """What every MCP call key of a turn starts with (the grant of the turn names it)."""
+    return f"{workflow.info().workflow_id}/{message_id}/"
 
 
 def reached_no_server(error: BaseException) -> bool:

@@ -15,6 +15,7 @@ again within the same call."""
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Generator
 from pathlib import Path
 from typing import Any
@@ -27,8 +28,13 @@ from mcp_types.jsonrpc import REQUEST_TIMEOUT
 from temporalio.exceptions import ApplicationError
 
 from services import topology
+from services.errors import IdentityError
 from services.identity import delegation
-from services.toolservice.contract import IDEMPOTENCY_META, SCOPES_META, USER_META
+from services.identity.headers import call_token
+from services.identity.tokens import Principal
+from services.toolservice.contract import IDEMPOTENCY_META
+
+logger = logging.getLogger("dagent.mcp_client")
 
 # Seconds one MCP request may wait for its answer, and then the liveness check: below
 # the call activity's start-to-close (5 s), so a silent server is named as such.
@@ -40,17 +46,20 @@ MCP_SERVER_SILENT = "McpServerSilent"
 
 
 class CallToken(httpx2.Auth):
-    """Each MCP request's bearer token, minted from the request itself: a tool call's
-    carries its user, scopes, tool, idempotency key and arguments (from the call's
-    `_meta`, which the workflow filled); any other request (initialize, list) the
-    orchestrator's own, which can run no tool. Requests on one connection come from
-    many conversations at once, so the token is never the connection's."""
+    """Each MCP request's bearer token, minted from the request itself: a tool call's for
+    the user its turn's grant names, bound to its tool, idempotency key and arguments;
+    any other request (initialize, list) the orchestrator's own, which can run no tool.
+    Requests on one connection serve many conversations at once, so the token is never
+    the connection's, and the transport sends them from a task of its own, so a call's
+    grant is looked up by its key."""
 
     requires_request_body = True
 
     def __init__(self, team: str, home: Path) -> None:
         self.team = team
         self.home = home
+        # idempotency key -> who its call acts for, while the call is in flight
+        self.grants: dict[str, Principal] = {}
 
     def auth_flow(self, request: httpx2.Request) -> Generator[httpx2.Request, httpx2.Response, None]:
         request.headers["Authorization"] = f"Bearer {self.token_for(request.content)}"
@@ -62,18 +71,18 @@ class CallToken(httpx2.Auth):
         except ValueError:
             message = {}
         params = message.get("params") if isinstance(message, dict) else None
-        if not isinstance(params, dict) or message.get("method") != "tools/call":
-            return delegation.for_service(self.home, self.team)
-        meta = params.get("_meta")
-        if not isinstance(meta, dict) or not meta.get(USER_META):
+        meta = params.get("_meta") if isinstance(params, dict) else None
+        key = meta.get(IDEMPOTENCY_META) if isinstance(meta, dict) else None
+        grant = self.grants.get(key) if isinstance(key, str) else None
+        if grant is None or not isinstance(params, dict) or message.get("method") != "tools/call":
             return delegation.for_service(self.home, self.team)
         return delegation.for_call(
             self.home,
-            str(meta[USER_META]),
-            [str(scope) for scope in meta.get(SCOPES_META) or []],
+            grant.user,
+            sorted(grant.scopes),
             self.team,
             str(params.get("name", "")),
-            str(meta.get(IDEMPOTENCY_META, "")),
+            str(key),
             params.get("arguments") or {},
         )
 
@@ -81,11 +90,13 @@ class CallToken(httpx2.Auth):
 class TeamMcpServer(MCPServerStreamableHttp):
     def __init__(self, team: str, port: int, home: Path) -> None:
         self.url = topology.mcp_url(port)
+        self.home = home
+        self.auth = CallToken(team, home)
         super().__init__(
             name=f"dagent-{team}",
             params={
                 "url": self.url,
-                "auth": CallToken(team, home),
+                "auth": self.auth,
                 "timeout": MCP_TRANSPORT_SECONDS,
             },
             cache_tools_list=True,
@@ -101,10 +112,27 @@ class TeamMcpServer(MCPServerStreamableHttp):
             raise await self._unanswered(exc, "the connection") from None
 
     async def call_tool(self, tool_name: str, arguments: dict[str, Any] | None, meta: Any = None) -> Any:
+        key = str((meta or {}).get(IDEMPOTENCY_META) or "")
+        grant = self._grant(key)
+        if grant is not None:
+            self.auth.grants[key] = grant
         try:
             return await super().call_tool(tool_name, arguments, meta)
         except MCPError as exc:
             raise await self._unanswered(exc, "the call") from None
+        finally:
+            self.auth.grants.pop(key, None)
+
+    def _grant(self, key: str) -> Principal | None:
+        """Who this call acts for: its turn's grant, from the activity's header (none: the
+        call goes with the orchestrator's own token, and the service refuses the tool)."""
+        if not key:
+            return None
+        try:
+            return delegation.verify_turn(call_token.get(), self.home, key)
+        except IdentityError as exc:
+            logger.warning("MCP call %s without a valid grant: %s", key, exc)
+            return None
 
     async def _unanswered(self, exc: MCPError, what: str) -> Exception:
         """A request left unanswered: busy (retried) or silent (final); other errors as they are."""

@@ -27,12 +27,14 @@ def worker_parts(settings: DagentSettings) -> WorkerParts:
     # makes it; a worker run on its own makes it too).
     ensure_local_keys(settings.home)
     mcp_catalog = McpCatalogActivities(settings.home, settings.mcp_ports)
+    delegation = DelegationActivities(settings)
     return WorkerParts(
         workflows=[conversation_workflow(settings.pattern), ToolCatalogWorkflow],
         activities=[
             LlmActivities(settings.model, settings.model_timeout).call_llm,
             ToolActivities(topology.ORCHESTRATOR, settings.home, settings.tool_delays()).run_tool,
-            DelegationActivities(settings.home).delegate,
+            delegation.delegate,
+            delegation.delegate_turn,
             EndpointActivities().missing_endpoints,
             mcp_catalog.list_mcp_tools,
         ],

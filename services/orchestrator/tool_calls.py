@@ -11,7 +11,6 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, NexusOperationError
 from temporalio.exceptions import TimeoutError as TemporalTimeoutError
 
@@ -20,7 +19,12 @@ with workflow.unsafe.imports_passed_through():
     from services.failures import is_outage, outage_message, root_message, unavailable
     from services.identity.headers import call_token
     from services.orchestrator.circuits import Circuits
-    from services.orchestrator.identity import DelegationActivities, DelegationRequest
+    from services.orchestrator.identity import (
+        DELEGATE_RETRY,
+        DELEGATE_TIMEOUT,
+        DelegationActivities,
+        DelegationRequest,
+    )
     from services.orchestrator.memory import for_the_model
     from services.tools import unknown_tool
     from services.toolservice import policy
@@ -30,11 +34,6 @@ with workflow.unsafe.imports_passed_through():
 # A team's handler worker picks a start up within milliseconds; one that has not
 # within this long is down or stuck, and the turn should say so, not wait 30 s.
 NEXUS_START_TIMEOUT = timedelta(seconds=6)
-# Minting a token takes well under a millisecond.
-DELEGATE_TIMEOUT = timedelta(seconds=5)
-
-# Before it, a tool call carries no token (histories recorded then replay without one).
-IDENTITY_PATCH = "per-call-identity-token"
 
 # How a step fails: local activities surface the activity's own ApplicationError,
 # regular ones an ActivityError, Nexus calls a NexusOperationError.
@@ -81,9 +80,10 @@ class ToolCaller:
         key = f"{workflow.info().workflow_id}/{self.message_id}/{step}/{call_id}"
         request = ToolCall(tool=name, arguments_json=arguments_json or "{}", idempotency_key=key)
         try:
-            if workflow.patched(IDENTITY_PATCH):
-                # This coroutine's own context: the interceptor puts the token on this
-                # call's header only, even with other calls of the turn in flight.
+            # A message with a verified sender (every message since identity exists: older
+            # histories replay without one) has each call carry its own token. Set in this
+            # coroutine's own context: only this call's header gets it.
+            if self.message.user:
                 call_token.set(await self._delegate(route, request))
             outcome = await _execute(route, request)
         except STEP_FAILURES as exc:
@@ -119,7 +119,7 @@ class ToolCaller:
                 arguments_json=request.arguments_json,
             ),
             start_to_close_timeout=DELEGATE_TIMEOUT,
-            retry_policy=RetryPolicy(maximum_attempts=3),
+            retry_policy=DELEGATE_RETRY,
             summary=f"identity for {request.tool}",
         )
 

@@ -28,10 +28,6 @@ __all__ = [
 IDEMPOTENCY_META = "dagent/idempotency-key"
 # The scope a tool needs, in the `_meta` of its MCP tool listing.
 SCOPE_META = "dagent/scope"
-# Who a call is for, in its `_meta`: read by the orchestrator's worker, which mints
-# the call's bearer token from them (the server trusts only the token).
-USER_META = "dagent/user"
-SCOPES_META = "dagent/scopes"
 
 
 class ListToolsInput(BaseModel):

@@ -28,7 +28,7 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from services import __version__, limits, temporal, topology
-from services.errors import AccessDeniedError, IdentityError
+from services.errors import IdentityError
 from services.failures import root_message
 from services.identity import delegation, users
 from services.identity.headers import ClientIdentity, call_token
@@ -74,6 +74,8 @@ class WorkflowTool(Tool):
 
     team: str
     home: Path
+    # Over HTTP a call acts with its bearer token; over stdio as the login user.
+    http: bool
     client: Any  # temporalio Client; Any keeps pydantic from inspecting it
 
     async def run(self, arguments: dict[str, Any]) -> ToolResult:
@@ -84,16 +86,17 @@ class WorkflowTool(Tool):
         client: Client = self.client
         key = _idempotency_key()
         call = ToolCall(tool=self.name, arguments_json=json.dumps(arguments), idempotency_key=key)
-        token = _bearer() or _stdio_token(self.home, self.team)
         try:
-            access.decide(self.home, self.team, call, token, record_allow=False)
-        except AccessDeniedError as exc:
+            token = _bearer() if self.http else _stdio_token(self.home, self.team)
+            principal = access.decide(self.home, self.team, call, token, record_allow=False)
+        except IdentityError as exc:
             raise _failed(str(exc)) from None
         # The tool workflow starts with the same token (its header): its activity decides again.
         call_token.set(token)
-        # A retried call (same key) finds the workflow of the first attempt, running
-        # or finished, and answers with its result: the tool runs once.
-        workflow_id = f"{self.team}-mcp-tool-{_digest(key) if key else uuid.uuid4().hex}"
+        # A retried call (same key, same user, same call) finds the workflow of the first
+        # attempt, running or finished, and answers with its result: the tool runs once.
+        # Another user or call with that key is another workflow, never that result.
+        workflow_id = mcp_workflow_id(self.team, key, principal.user, call) if key else uuid.uuid4().hex
         try:
             try:
                 handle = await client.start_workflow(
@@ -139,18 +142,18 @@ def _bearer() -> str | None:
     return access_token.token if access_token is not None else None
 
 
-def _stdio_token(home: Path, team: str) -> str | None:
+def _stdio_token(home: Path, team: str) -> str:
     """Over stdio, whoever launched the server (an MCP client of this machine's user)
     acts as that login user, with the scopes the users file gives them."""
-    try:
-        user = users.login_user()
-        scopes = users.scopes_of(home, user, SCOPES)
-        return mint(
-            signing_key(home), user, scopes, delegation.service_audience(team), delegation.CALL_LIFETIME
-        )
-    except IdentityError as exc:
-        logger.warning("stdio call without identity: %s", exc)
-        return None
+    user = users.login_user()
+    scopes = users.scopes_of(home, user, SCOPES)
+    return mint(signing_key(home), user, scopes, delegation.service_audience(team), delegation.CALL_LIFETIME)
+
+
+def mcp_workflow_id(team: str, key: str, user: str, call: ToolCall) -> str:
+    """The tool workflow of an MCP call with an idempotency key: one per key, user and call."""
+    arguments = delegation.arguments_digest(delegation.parse_arguments(call.arguments_json))
+    return f"{team}-mcp-tool-{_digest(chr(0).join((key, user, call.tool, arguments)))}"
 
 
 def _digest(key: str) -> str:
@@ -173,6 +176,7 @@ def build_server(team: topology.Team, client: Client, home: Path, http: bool) ->
                 meta={SCOPE_META: tool.scope},
                 team=team.name,
                 home=home,
+                http=http,
                 client=client,
             )
         )

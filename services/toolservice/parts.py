@@ -7,7 +7,7 @@ from services.parts import WorkerParts
 from services.settings import DagentSettings
 from services.toolservice.activities import ToolActivities
 from services.toolservice.handler import ToolServiceHandler
-from services.toolservice.workflows import ToolWorkflow
+from services.toolservice.workflows import TOOL_WORKFLOW, ToolWorkflow
 
 
 def worker_parts(team: str, settings: DagentSettings) -> WorkerParts:
@@ -15,5 +15,5 @@ def worker_parts(team: str, settings: DagentSettings) -> WorkerParts:
         workflows=[ToolWorkflow],
         activities=[ToolActivities(team, settings.home, settings.tool_delays()).run_tool],
         nexus_service_handlers=[ToolServiceHandler(team, settings.home)],
-        interceptors=[WorkerIdentity()],
+        interceptors=[WorkerIdentity(forwarding=frozenset({TOOL_WORKFLOW}))],
     )

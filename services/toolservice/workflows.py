@@ -25,7 +25,10 @@ async def run_tool(call: ToolCall) -> ToolOutcome:
     )
 
 
-@workflow.defn(name="dagent.ToolWorkflow")
+TOOL_WORKFLOW = "dagent.ToolWorkflow"
+
+
+@workflow.defn(name=TOOL_WORKFLOW)
 class ToolWorkflow:
     @workflow.run
     async def run(self, call: ToolCall) -> ToolOutcome:
