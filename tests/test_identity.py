@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import base64
+import http.server
 import json
 import stat
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -191,3 +193,57 @@ def test_each_refusal_by_the_service_says_why_in_one_line(home: Path) -> None:
 def test_the_orchestrators_own_token_runs_no_tool(home: Path) -> None:
     token = delegation.for_service(home, "finance")
     assert decide(home, token).endswith("needs the scope finance:read.")
+
+
+def test_a_jwks_url_is_fetched_ahead_and_tokens_checked_against_it(tmp_path: Path) -> None:
+    """A company provider's key set over HTTP (loopback here; https elsewhere): fetched
+    before tokens arrive, so checking one never waits on the network."""
+    provider = Ed25519PrivateKey.generate()
+    public = json.loads(jwt.algorithms.OKPAlgorithm.to_jwk(provider.public_key()))
+    body = json.dumps({"keys": [{**public, "kid": "idp-1", "alg": "EdDSA"}]}).encode()
+
+    class Jwks(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Jwks)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        keys = KeySet(f"http://127.0.0.1:{server.server_address[1]}/jwks.json")
+        keys.check()
+        token = jwt.encode(
+            {"sub": "erin", "aud": "dagent", "iss": "idp", "exp": datetime.now(UTC) + MINUTE},
+            provider,
+            "EdDSA",
+            {"kid": "idp-1"},
+        )
+        assert verify(token, keys, audience="dagent", issuer="idp").user == "erin"
+        unknown = jwt.encode({"sub": "x", "aud": "dagent", "iss": "idp"}, provider, "EdDSA", {"kid": "idp-9"})
+        with pytest.raises(IdentityError, match="not signed by a trusted key"):
+            verify(unknown, keys, audience="dagent", issuer="idp")
+    finally:
+        server.shutdown()
+    assert "must be served over https" in _refused_url("http://idp.example/jwks.json")
+
+
+def _refused_url(url: str) -> str:
+    with pytest.raises(IdentityError) as refused:
+        KeySet(url).check()
+    return str(refused.value)
+
+
+def test_a_shared_secret_in_a_key_set_is_never_trusted(tmp_path: Path) -> None:
+    secret = base64.urlsafe_b64encode(b"s" * 32).rstrip(b"=").decode()
+    jwks = tmp_path / "jwks.json"
+    jwks.write_text(json.dumps({"keys": [{"kty": "oct", "k": secret, "kid": "hs", "alg": "HS256"}]}))
+    token = jwt.encode(
+        {"sub": "a", "aud": "dagent", "iss": "idp", "exp": 2_000_000_000}, b"s" * 32, "HS256", {"kid": "hs"}
+    )
+    with pytest.raises(IdentityError, match="only public-key algorithms"):
+        verify(token, KeySet(str(jwks)), audience="dagent", issuer="idp")

@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -21,6 +24,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from services.errors import ConfigError, IdentityError
+
+logger = logging.getLogger("dagent.identity")
 
 AUTH_DIR = "auth"
 SIGNING_KEY_FILE = "signing-key.pem"
@@ -90,10 +95,11 @@ class KeySet:
         """The public key that signed `token` (by its `kid`), or IdentityError. Its own
         algorithm is the only one a token may claim (no algorithm confusion)."""
         try:
-            if self.location.startswith(("https://", "http://")):
-                return _client(_trusted_url(self.location)).get_signing_key_from_jwt(token)
             header = jwt.get_unverified_header(token)
-            found = {k.key_id: k for k in _file_keys(self.location).keys}
+            if self.location.startswith(("https://", "http://")):
+                found = _remote(_trusted_url(self.location)).found
+            else:
+                found = {k.key_id: k for k in _file_keys(self.location).keys}
             key = found.get(header.get("kid")) if header.get("kid") else next(iter(found.values()), None)
         except jwt.PyJWTError as exc:
             raise IdentityError(f"the token is malformed ({exc})") from None
@@ -105,7 +111,7 @@ class KeySet:
         """IdentityError unless the key set can be read now and holds a key."""
         try:
             if self.location.startswith(("https://", "http://")):
-                found = _client(_trusted_url(self.location)).get_jwk_set().keys
+                found = list(_remote(_trusted_url(self.location), refresh=True).found.values())
             else:
                 found = _file_keys(self.location).keys
         except jwt.PyJWTError as exc:
@@ -162,13 +168,45 @@ def _trusted_url(url: str) -> str:
     return url
 
 
-_clients: dict[str, jwt.PyJWKClient] = {}
+class _RemoteKeys:
+    """A JWKS URL's keys, fetched once when first needed and then again every few
+    minutes by a thread of their own: a token is never checked while waiting on the
+    network (a conversation checks tokens on its workflow thread). A key the provider
+    adds is trusted from the next fetch on."""
+
+    def __init__(self, url: str) -> None:
+        self.client = jwt.PyJWKClient(url, cache_keys=False, timeout=5)
+        self.found: dict[str | None, jwt.PyJWK] = {}
+        self.fetched = False
+        threading.Thread(target=self._refresh, name="jwks-refresh", daemon=True).start()
+
+    def fetch(self) -> None:
+        self.found = {key.key_id: key for key in self.client.get_jwk_set().keys}
+        self.fetched = True
+
+    def _refresh(self) -> None:
+        while True:
+            try:
+                self.fetch()
+            except jwt.PyJWTError as exc:
+                logger.warning("the key set %s could not be fetched: %s", self.client.uri, exc)
+            time.sleep(JWKS_REFRESH_SECONDS if self.fetched else 5)
 
 
-def _client(url: str) -> jwt.PyJWKClient:
-    if url not in _clients:
-        _clients[url] = jwt.PyJWKClient(url, cache_keys=True, lifespan=300, timeout=5)
-    return _clients[url]
+# Seconds between two fetches of a remote key set.
+JWKS_REFRESH_SECONDS = 300
+_remotes: dict[str, _RemoteKeys] = {}
+_remotes_lock = threading.Lock()
+
+
+def _remote(url: str, refresh: bool = False) -> _RemoteKeys:
+    """The keys of `url`; `refresh`: fetched now (raising PyJWTError if they cannot be)."""
+    with _remotes_lock:
+        if url not in _remotes:
+            _remotes[url] = _RemoteKeys(url)
+        if refresh:
+            _remotes[url].fetch()
+        return _remotes[url]
 
 
 def publish_private(path: Path, data: bytes, replace: bool) -> None:

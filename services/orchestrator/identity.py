@@ -7,6 +7,7 @@ the `dagent.delegate` local activity, never directly.
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 from pydantic import BaseModel
@@ -20,6 +21,8 @@ from services.identity.keys import KeySet, local_key_set
 from services.identity.tokens import LOCAL_ISSUER, Principal, unverified_claims, verify
 from services.settings import DagentSettings
 
+logger = logging.getLogger("dagent.identity")
+
 
 class UserGate:
     """Accepts a message whose token the configured issuer signed for this stack."""
@@ -28,6 +31,11 @@ class UserGate:
         self.keys: KeySet = KeySet(settings.auth_jwks) if settings.auth_jwks else local_key_set(settings.home)
         self.issuer = settings.auth_issuer or LOCAL_ISSUER
         self.audience = settings.auth_audience
+        if settings.auth_jwks:
+            try:
+                self.keys.check()  # a remote key set is fetched now, not on a workflow thread
+            except IdentityError as exc:
+                logger.warning("%s Messages are refused until it can be read.", exc)
 
     def verify(self, token: str | None) -> Principal:
         try:
