@@ -82,10 +82,12 @@ async def connect_worker_client(name: str, settings: DagentSettings, address: st
 
 def replayer_options(settings: DagentSettings) -> dict[str, Any]:
     """What a `Replayer` needs to replay any workflow a stack of `settings.pattern` ran."""
-    workflows = {workflow for name in topology.WORKERS for workflow in parts_for(name, settings).workflows}
+    parts = {name: parts_for(name, settings) for name in topology.WORKERS}
+    workflows = {workflow for role in parts.values() for workflow in role.workflows}
     options = {"data_converter": temporal.DATA_CONVERTER, **client_options(topology.ORCHESTRATOR, settings)}
-    interceptors = parts_for(topology.ORCHESTRATOR, settings).interceptors
-    return {**options, "workflows": list(workflows), "interceptors": list(interceptors)}
+    # The conversations' interceptors: who sent each message is read from its header.
+    interceptors = list(parts[topology.ORCHESTRATOR].interceptors)
+    return {**options, "workflows": list(workflows), "interceptors": interceptors}
 
 
 def build_worker(name: str, client: Client, parts: WorkerParts, task_queue: str | None = None) -> Worker:
