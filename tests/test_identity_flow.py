@@ -4,7 +4,10 @@ user, and no token lands where it could be replayed later."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import json
+import subprocess
 import uuid
 from typing import Any
 
@@ -12,8 +15,9 @@ import httpx
 import pytest
 from google.protobuf.json_format import MessageToDict
 from temporalio.api.operatorservice.v1 import ListNexusEndpointsRequest
-from temporalio.client import Client, WorkflowFailureError
+from temporalio.client import Client
 
+from durable_agents_cli.stack.components import temporal_binary
 from services import conversation, temporal, topology
 from services.conversation import MessageRejectedError, workflow_id
 from services.identity import audit, users
@@ -21,8 +25,7 @@ from services.identity.acting import Acting
 from services.identity.headers import ClientIdentity
 from services.settings import DagentSettings
 from services.teams import SCOPES
-from services.toolservice.contract import ToolCall, ToolOutcome
-from services.toolservice.workflows import ToolWorkflow
+from services.toolservice.workflows import TOOL_WORKFLOW
 from tests.conftest import Agent, DevServer
 
 pytestmark = pytest.mark.server
@@ -122,21 +125,41 @@ async def test_a_message_without_a_valid_token_is_refused(agent_workers: Agent) 
         await conversation.send(forged, new_session(), "What is 1 + 1?", pattern=agent_workers.pattern)
 
 
-async def test_a_tool_workflow_started_by_hand_is_refused_by_the_service(agent_workers: Agent) -> None:
+async def test_a_tool_workflow_started_with_the_temporal_cli_is_refused_by_the_service(
+    agent_workers: Agent, dev_server: str
+) -> None:
     team = topology.FINANCE
-    finance = Client(
-        agent_workers.client.service_client, namespace=team.namespace, data_converter=temporal.DATA_CONVERTER
-    )
     key = f"by-hand/{uuid.uuid4().hex}"
-    with pytest.raises(WorkflowFailureError) as failed:
-        await finance.execute_workflow(
-            ToolWorkflow.run,
-            ToolCall(tool="stock_price", arguments_json='{"ticker": "TSLA"}', idempotency_key=key),
-            id=f"by-hand-{uuid.uuid4().hex}",
-            task_queue=team.task_queue,
-            result_type=ToolOutcome,
-        )
-    assert "stock_price was refused by the finance service: no token was presented" in str(failed.value.cause)
+    call = {"tool": "stock_price", "arguments_json": '{"ticker": "TSLA"}', "idempotency_key": key}
+    ran = await asyncio.to_thread(
+        subprocess.run,
+        [
+            *(
+                temporal_binary(),
+                "workflow",
+                "execute",
+                "--address",
+                dev_server,
+                "--namespace",
+                team.namespace,
+            ),
+            *(
+                "--type",
+                TOOL_WORKFLOW,
+                "--task-queue",
+                team.task_queue,
+                "--workflow-id",
+                key.replace("/", "-"),
+            ),
+            *("--input", json.dumps(call)),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert ran.returncode != 0, ran.stdout
+    assert "stock_price was refused by the finance service: no token was presented" in ran.stdout + ran.stderr
     trail = [d for d in audit.read(agent_workers.home, ["finance"]) if d.idempotency_key == key]
     assert [(d.allowed, d.user) for d in trail] == [(False, "")]
 
