@@ -32,7 +32,7 @@ from temporalio.client import Client  # noqa: E402
 
 from durable_agents_cli.stack.components import DEV_SERVER_DYNAMIC_CONFIG, temporal_binary  # noqa: E402
 from services import bootstrap, conversation, temporal, topology  # noqa: E402
-from services.identity import interceptors  # noqa: E402
+from services.identity import audit, interceptors  # noqa: E402
 from services.identity.acting import Acting  # noqa: E402
 from services.identity.headers import ClientIdentity  # noqa: E402
 from services.identity.keys import ensure_local_keys  # noqa: E402
@@ -127,11 +127,17 @@ async def measure(rounds: int, turns: int, pattern: str) -> dict[str, list[float
                 await asyncio.sleep(0.1)
         await bootstrap.ensure_topology(client)
         samples: dict[str, list[float]] = {"on": [], "off": []}
-        for _ in range(rounds):
-            for mode in ("on", "off"):
+        decisions = {"on": 0, "off": 0}
+        for round_number in range(rounds):
+            # Which goes first alternates too: neither gets all the warm-ups.
+            for mode in ("on", "off") if round_number % 2 == 0 else ("off", "on"):
+                before = len(list(audit.read(home, ["finance"])))
                 with identity_off() if mode == "off" else contextlib.nullcontext():
                     async with workers(address, settings):
                         samples[mode] += await remote_turns(client, pattern, turns)
+                decisions[mode] += len(list(audit.read(home, ["finance"]))) - before
+        # Proof that "off" was off: Finance decided (and recorded) nothing then.
+        print(f"Finance's access decisions: on {decisions['on']}, off {decisions['off']}")
         return samples
 
 
