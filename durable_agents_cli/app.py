@@ -11,6 +11,7 @@ import typer
 
 from durable_agents_cli import console
 from durable_agents_cli.commands import agent, audit, chat, serve, stack, users
+from durable_agents_cli.stack.private import private_umask
 from services import __version__
 from services.errors import DagentError
 
@@ -87,6 +88,8 @@ def main() -> None:
 
 def run() -> int:
     """Run the CLI and return its exit code; user errors become one line on stderr."""
+    # Whatever dagent and the processes it starts create is the user's alone.
+    private_umask()
     try:
         app()
     except SystemExit as exc:

@@ -46,7 +46,9 @@ def audit(
         sys.stdout.writelines(json.dumps(asdict(decision)) + "\n" for decision in decisions)
         return
     if not decisions:
-        console.out.print("No access decisions recorded yet.")
+        console.out.print(
+            "No access decisions match." if team or user else "No access decisions recorded yet."
+        )
         return
     table = Table(title="Access decisions")
     for column in ("time", "service", "tool", "user", "decision", "why", "caller"):

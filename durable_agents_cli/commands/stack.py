@@ -12,7 +12,7 @@ from rich.live import Live
 from rich.text import Text
 
 from durable_agents_cli import console, render
-from durable_agents_cli.stack import control, logs
+from durable_agents_cli.stack import control, logs, private
 from durable_agents_cli.stack.paths import StackPaths
 from durable_agents_cli.stack.processes import address_accepts, tail
 from durable_agents_cli.stack.state import StackConfig, StackState, read_state
@@ -131,16 +131,26 @@ def check_model(model: str) -> str:
 
 def down(
     purge: Annotated[
-        bool, typer.Option(help="Also delete the state: Temporal's database and the logs.")
+        bool,
+        typer.Option(
+            help="Also delete the state dagent created: Temporal's database, the logs and the chat's "
+            "files (the keys and users stay)."
+        ),
     ] = False,
 ) -> None:
     """Stop everything `dagent up` started."""
     paths = StackPaths(load_settings().home)
-    was_running = control.down(paths, purge=purge)
+    was_running = control.down(paths)
     message = "dagent stopped." if was_running else "dagent is not running."
     if purge:
-        message += f" Deleted the state in {paths.home}."
-    console.out.print(message)
+        # What dagent made there; a directory it did not make stays.
+        kept = private.purge(paths.home)
+        message += (
+            f" Deleted the state in {paths.home} (database, logs and audit trails, chat files; "
+            "the keys and users stay)."
+        )
+        message += "".join(f" Kept {path}: dagent did not create it." for path in kept)
+    console.out.print(message, soft_wrap=True)
 
 
 def status(

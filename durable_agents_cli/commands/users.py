@@ -29,9 +29,15 @@ def users_add(
     from services.identity import users
 
     home = load_settings().home
+    first = not users.users_path(home).exists()
     users.add(home, name, scope or [], _scopes())
     granted = ", ".join(sorted(scope or [])) or "no scope"
     console.out.print(f"User '{name}' holds {granted}.")
+    me = users.login_user()
+    if first and name != me:
+        # The file now lists everyone who may act: the login user, who held every scope
+        # without a file, keeps them rather than being locked out.
+        console.out.print(f"The users file now lists who may act; {me} (you) keeps every scope.")
 
 
 def users_remove(name: Annotated[str, typer.Argument(metavar="NAME", help="The user to remove.")]) -> None:
@@ -86,6 +92,10 @@ def users_token(
         raise ConfigError(f"Unknown team '{service}'; teams: {', '.join(topology.TEAMS)}.")
     home = load_settings().home
     scopes = users.scopes_of(home, name, _scopes())
+    if not any(scope.startswith(f"{service}:") for scope in scopes):
+        console.warn(
+            f"{name} holds no {service} scope: {service} will refuse every tool this token asks for."
+        )
     token = mint(
         signing_key(home), name, scopes, delegation.service_audience(service), timedelta(minutes=minutes)
     )

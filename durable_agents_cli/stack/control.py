@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import fcntl
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -14,6 +13,7 @@ from dataclasses import dataclass
 
 import psutil
 
+from durable_agents_cli.stack import private
 from durable_agents_cli.stack.components import components_for
 from durable_agents_cli.stack.paths import StackPaths
 from durable_agents_cli.stack.processes import (
@@ -167,7 +167,7 @@ def _ports_needed(
 
 
 def _spawn_supervisor(paths: StackPaths) -> subprocess.Popen[bytes]:
-    log = paths.log_file("supervisor").open("ab")
+    log = private.open_log(paths.log_file("supervisor"))
     try:
         return subprocess.Popen(
             [sys.executable, "-m", "durable_agents_cli.stack.supervisor", str(paths.home)],
@@ -220,7 +220,7 @@ def describe_failure(paths: StackPaths, state: StackState) -> StartupFailure:
     return StartupFailure(state.error or "The stack did not become ready.", name, log_tail, cause)
 
 
-def down(paths: StackPaths, purge: bool = False) -> bool:
+def down(paths: StackPaths) -> bool:
     """Stop everything the stack started. True if something was running."""
     was_running = False
     state = read_state(paths)
@@ -235,12 +235,6 @@ def down(paths: StackPaths, purge: bool = False) -> bool:
                 kill_group_sync(component.pid, component.pid_create_time)
     for leftover in (paths.state_file,):
         leftover.unlink(missing_ok=True)
-    if purge:
-        # The chat's files too: its last session is gone with the database.
-        for directory in (paths.run_dir, paths.logs_dir, paths.data_dir, paths.chat_dir):
-            shutil.rmtree(directory, ignore_errors=True)
-        if paths.home.exists() and not any(paths.home.iterdir()):
-            paths.home.rmdir()
     return was_running
 
 

@@ -54,10 +54,11 @@ class StackPaths:
         return self.logs_dir / f"{name}.log"
 
     def ensure(self) -> None:
-        """Create the directories, or say plainly why DAGENT_HOME is unusable."""
+        """Create the directories, private, or say plainly why DAGENT_HOME is unusable."""
+        from durable_agents_cli.stack import private
+
+        private.prepare(self.home)
         try:
-            for directory in (self.run_dir, self.logs_dir, self.data_dir):
-                directory.mkdir(parents=True, exist_ok=True)
             probe = self.run_dir / f".write-test-{os.getpid()}"
             probe.write_text("ok")
             probe.unlink()

@@ -26,7 +26,7 @@ from typing import Any
 
 from temporalio.client import Client
 
-from durable_agents_cli.stack import probes
+from durable_agents_cli.stack import private, probes
 from durable_agents_cli.stack.components import ComponentSpec, Probe, components_for, supervised_env
 from durable_agents_cli.stack.paths import StackPaths
 from durable_agents_cli.stack.processes import START_MARKER, create_time, port_accepts, signal_group
@@ -222,7 +222,7 @@ class Supervisor:
 
     async def spawn(self, child: Child) -> None:
         rotate(child.log_file)
-        log = child.log_file.open("ab")
+        log = private.open_log(child.log_file)
         log.write(f"{START_MARKER}{child.spec.name} at {time.strftime('%Y-%m-%d %H:%M:%S')}\n".encode())
         log.flush()
         try:
@@ -387,6 +387,7 @@ def rotate(log_file: Path) -> None:
 
 
 def main(home: str) -> int:
+    private.private_umask()
     paths = StackPaths(Path(home))
     logs.configure("INFO")
     lock = paths.lock_file.open("a")
