@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import fcntl
 import logging
 import os
@@ -35,6 +36,9 @@ from services import bootstrap, logs, temporal, topology
 from services.errors import DagentError, StartupError
 
 logger = logging.getLogger("dagent.supervisor")
+
+# prctl(2): the signal a process gets when its parent dies.
+PR_SET_PDEATHSIG = 1
 
 STOP_GRACE = 5.0
 # How long creating namespaces and endpoints may take, retries included.
@@ -233,6 +237,7 @@ class Supervisor:
                 stderr=asyncio.subprocess.STDOUT,
                 env=supervised_env(child.spec, os.getpid()),
                 start_new_session=True,
+                preexec_fn=die_with(os.getpid()),
             )
         except OSError as exc:
             raise StartupError(f"Could not start '{child.spec.name}': {exc}") from None
@@ -384,6 +389,20 @@ def rotate(log_file: Path) -> None:
     with contextlib.suppress(OSError):
         if log_file.stat().st_size > LOG_ROTATE_BYTES:
             log_file.replace(log_file.with_suffix(".log.1"))
+
+
+def die_with(parent: int) -> Callable[[], None]:
+    """What a child runs before it becomes its program: the kernel sends it SIGTERM when
+    the supervisor dies, however it dies (SIGKILL included), so no child outlives it
+    (the dev server and the MCP servers do not watch the supervisor themselves)."""
+
+    def arrange() -> None:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        if os.getppid() != parent:  # the supervisor died before the line above
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    return arrange
 
 
 def main(home: str) -> int:
