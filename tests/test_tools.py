@@ -35,6 +35,8 @@ def run(name: str, arguments: Any) -> dict[str, Any]:
         ("10 ÷ 4", 2.5),
         ("2^8", 256),
         ("  42  ", 42),
+        ("2x3", 6),
+        ("2 ** -10", 0.0009765625),
     ],
 )
 def test_calculator_computes(expression: str, value: float) -> None:
@@ -83,6 +85,9 @@ HOSTILE = [
     "1 < 2",
     "j",
     "1j * 1j",
+    "0x10",
+    "0o17 + 1",
+    "0b101",
 ]
 
 
@@ -95,6 +100,7 @@ def test_calculator_refuses_hostile_input(expression: str) -> None:
 
 def test_calculator_results_stay_bounded() -> None:
     assert evaluate("10 ** 100") <= MAX_MAGNITUDE
+    assert evaluate("2 ** -1000") == pytest.approx(2**-1000)  # tiny is not too large
     with pytest.raises(ToolInputError, match="too large"):
         evaluate("10 ** 100 * 10")
 

@@ -38,6 +38,9 @@ UNARY: dict[type[ast.unaryop], Callable[[Number], Number]] = {
 # What people type for the same operators.
 SPELLINGS = {"×": "*", "x": "*", "X": "*", "÷": "/", "^": "**", "−": "-"}
 THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}\b)")
+# Hexadecimal, octal and binary literals: `0x10` must not become `0*10` (the `x` of
+# "2x3" is a multiplication sign).
+NON_DECIMAL = re.compile(r"(?<![\d.])0[xXoObB][0-9a-fA-F_]")
 
 
 def normalise(expression: str) -> str:
@@ -53,6 +56,10 @@ def evaluate(expression: str) -> Number:
         raise ToolInputError("The expression is empty.")
     if len(expression) > MAX_LENGTH:
         raise ToolInputError(f"The expression is longer than {MAX_LENGTH} characters.")
+    if NON_DECIMAL.search(expression):
+        raise ToolInputError(
+            f"Only decimal numbers are allowed; '{expression}' has a hexadecimal, octal or binary one."
+        )
     text = normalise(expression)
     if not text.isascii():
         raise ToolInputError("The expression may only contain numbers, + - * / // % ** and parentheses.")
@@ -87,7 +94,8 @@ def _apply(op: ast.operator, left: Number, right: Number) -> Number:
     if isinstance(op, ast.Pow):
         if abs(right) > MAX_EXPONENT:
             raise ToolInputError(f"Exponents are limited to ±{MAX_EXPONENT}.")
-        if left != 0 and abs(right) * math.log10(abs(left)) > math.log10(MAX_MAGNITUDE):
+        # Signed: 2 ** -1000 is tiny, not large.
+        if left != 0 and right * math.log10(abs(left)) > math.log10(MAX_MAGNITUDE):
             raise ToolInputError("The result is too large (over 1e100).")
         if left == 0 and right < 0:
             raise ToolInputError("Division by zero.")
