@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
 import nexusrpc
@@ -51,9 +52,10 @@ class ToolServiceHandler:
         return await ctx.start_workflow(
             ToolWorkflow.run,
             call,
-            # The Nexus request id is stable across retries of the same start,
-            # so a retried start finds the workflow it already started.
-            id=f"{self.team}-tool-{ctx.request_id}",
+            # The Nexus request id is stable across retries of the same start, so a
+            # retried start finds the workflow it already started. A request without
+            # one (an HTTP caller's) never shares a workflow with another.
+            id=f"{self.team}-tool-{call.tool}-{ctx.request_id or uuid.uuid4().hex}",
             execution_timeout=policy.WORKFLOW_TIMEOUT,
             task_timeout=policy.TASK_TIMEOUT,
             static_summary=call.summary(),
