@@ -135,8 +135,35 @@ def _temporal_spec(config: StackConfig, paths: StackPaths) -> ComponentSpec:
     )
 
 
+# What a child other than the orchestrator keeps of the environment `dagent up` ran in:
+# nothing secret. The orchestrator calls the model, so it keeps the environment
+# (providers' key variables have too many names to list), less the user's token.
+INHERITED = frozenset(
+    {
+        *("PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LANGUAGE", "TZ", "TMPDIR", "TERM"),
+        *("SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE"),
+        *("HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy"),
+        *("VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME", "PYTHONDONTWRITEBYTECODE"),
+    }
+)
+INHERITED_PREFIXES = ("DAGENT_", "TEMPORAL_", "LC_", "OTEL_", "FASTMCP_")
+# A front end's own: no process of the stack acts with the user's token.
+NEVER_INHERITED = frozenset({"DAGENT_TOKEN"})
+
+
+def inherited_env(name: str) -> dict[str, str]:
+    """What the component `name` inherits of this process's environment."""
+    if name == topology.ORCHESTRATOR:
+        return {k: v for k, v in os.environ.items() if k not in NEVER_INHERITED}
+    return {
+        k: v
+        for k, v in os.environ.items()
+        if (k in INHERITED or k.startswith(INHERITED_PREFIXES)) and k not in NEVER_INHERITED
+    }
+
+
 def supervised_env(spec: ComponentSpec, supervisor_pid: int) -> dict[str, str]:
-    env = dict(os.environ)
+    env = inherited_env(spec.name)
     env.update(spec.env)
     env[SUPERVISOR_PID_ENV] = str(supervisor_pid)
     env["PYTHONUNBUFFERED"] = "1"
