@@ -4,8 +4,10 @@ child but the orchestrator (which calls the model) inherits a secret."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
+import subprocess
 
 import psutil
 import pytest
@@ -40,3 +42,40 @@ def test_a_killed_supervisor_takes_every_child_with_it(stack: Stack) -> None:
         # And the next `up` starts cleanly on the same ports.
         stack.run("up", "--pattern", "mcp", check=True)
         assert stack.status()["healthy"] is True
+
+
+@pytest.mark.parametrize("damage", ["cut short", "random bytes", "a stranger's pid"])
+def test_a_damaged_state_file_neither_hides_the_stack_nor_stops_a_stranger(stack: Stack, damage: str) -> None:
+    stranger = subprocess.Popen(["sleep", "120"])  # a process of someone else's
+    try:
+        with stack.up():
+            supervisor = next(
+                p for p in stack.processes() if "durable_agents_cli.stack.supervisor" in " ".join(p.cmdline())
+            )
+            state_file = stack.home / "run" / "state.json"
+            supervisor.suspend()  # it rewrites the file on events: hold it still
+            try:
+                text = state_file.read_text()
+                if damage == "cut short":
+                    state_file.write_text(text[: len(text) // 2])
+                elif damage == "random bytes":
+                    state_file.write_bytes(os.urandom(300))
+                else:
+                    state = json.loads(text)
+                    state["supervisor_pid"] = stranger.pid
+                    state_file.write_text(json.dumps(state))
+                status = stack.run("status")
+                assert "Traceback" not in status.stderr
+                if damage != "a stranger's pid":
+                    assert status.returncode == 3
+                    assert f"supervisor (pid {supervisor.pid}) is running" in status.stderr
+            finally:
+                supervisor.resume()
+            down = stack.run("down")
+            assert down.returncode == 0, down.stderr
+            assert "dagent stopped." in down.stdout
+            eventually(lambda: stack.processes() == [], timeout=30)
+        assert stranger.poll() is None, "down stopped a process that is not the stack's"
+    finally:
+        stranger.kill()
+        stranger.wait()

@@ -162,7 +162,15 @@ def status(
     reachable), 3 when it is not running or something is not running (as
     `systemctl status` does)."""
     paths = StackPaths(load_settings().home)
-    state = read_state(paths) if control.supervisor_alive(paths) else None
+    alive = control.supervisor_alive(paths)
+    state = read_state(paths) if alive else None
+    if alive and state is None:
+        # Running, but its state file is lost or damaged: say so, never "not running".
+        holder = control.lock_holder(paths)
+        console.warn(
+            f"dagent's state file {paths.state_file} cannot be read, but its supervisor "
+            f"(pid {holder or '?'}) is running; 'dagent down' stops it."
+        )
     state = control.observed(state) if state else None
     address = state.config.temporal_address if state else None
     reachable = address_accepts(address) if address else False

@@ -75,6 +75,35 @@ def supervisor_alive(paths: StackPaths) -> bool:
         raise paths.unusable(exc) from None
 
 
+SUPERVISOR_MODULE = "durable_agents_cli.stack.supervisor"
+
+
+def lock_holder(paths: StackPaths) -> int | None:
+    """The pid of the supervisor that holds this home's lock (checked by its start time,
+    so a pid since reused by another process is never taken for it), or None."""
+    if not supervisor_alive(paths):
+        return None
+    try:
+        pid_text, created_text = paths.lock_file.read_text().split()
+        pid, created = int(pid_text), float(created_text)
+    except (OSError, ValueError):
+        return _older_supervisor(paths)
+    return pid if is_same_process(pid, created) else None
+
+
+def _older_supervisor(paths: StackPaths) -> int | None:
+    """A supervisor started by an earlier dagent, which did not write its pid in the
+    lock: the state file's, if that process is this home's supervisor."""
+    state = read_state(paths)
+    if state is None:
+        return None
+    try:
+        command = psutil.Process(state.supervisor_pid).cmdline()
+    except psutil.Error:
+        return None
+    return state.supervisor_pid if SUPERVISOR_MODULE in command and str(paths.home) in command else None
+
+
 def up(paths: StackPaths, config: StackConfig, progress: Progress | None = None) -> UpResult:
     """Bring the stack to `config`: start it, or swap what differs. Raise on failure.
 
@@ -85,7 +114,8 @@ def up(paths: StackPaths, config: StackConfig, progress: Progress | None = None)
     if running is not None and running.phase == "ready" and running.config.same_stack(config):
         return UpResult(running, already_up=True)
     _check_ports(config, paths, running)
-    if running is not None and _supervisor_lacks_model_environment(running, config):
+    holder = lock_holder(paths) if running is not None else None
+    if running is not None and (holder is None or _supervisor_lacks_model_environment(holder, config)):
         # The supervisor and its children keep the environment they started with:
         # a key set since reaches them only through a new supervisor.
         down(paths)
@@ -97,8 +127,8 @@ def up(paths: StackPaths, config: StackConfig, progress: Progress | None = None)
 
     identity.ensure_local_keys(paths.home)
     write_config(paths, config)
-    if running is not None:
-        os.kill(running.supervisor_pid, signal.SIGHUP)
+    if running is not None and holder is not None:
+        os.kill(holder, signal.SIGHUP)
         supervisor: subprocess.Popen[bytes] | None = None
     else:
         supervisor = _spawn_supervisor(paths)
@@ -114,7 +144,7 @@ def up(paths: StackPaths, config: StackConfig, progress: Progress | None = None)
     return UpResult(state, already_up=False)
 
 
-def _supervisor_lacks_model_environment(running: StackState, config: StackConfig) -> bool:
+def _supervisor_lacks_model_environment(supervisor: int, config: StackConfig) -> bool:
     """Whether the model's provider variables (OPENAI_*) differ between this command's
     environment (its digest is in `config`) and the running supervisor's."""
     if not config.model_environment:  # the built-in model needs none
@@ -122,7 +152,7 @@ def _supervisor_lacks_model_environment(running: StackState, config: StackConfig
     from services.llm.keys import environment_digest
 
     try:
-        environ = psutil.Process(running.supervisor_pid).environ()
+        environ = psutil.Process(supervisor).environ()
     except psutil.Error:
         return False  # cannot tell: keep what runs
     return environment_digest(config.model, environ) != config.model_environment
@@ -170,7 +200,7 @@ def _spawn_supervisor(paths: StackPaths) -> subprocess.Popen[bytes]:
     log = private.open_log(paths.log_file("supervisor"))
     try:
         return subprocess.Popen(
-            [sys.executable, "-m", "durable_agents_cli.stack.supervisor", str(paths.home)],
+            [sys.executable, "-m", SUPERVISOR_MODULE, str(paths.home)],
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -224,9 +254,12 @@ def down(paths: StackPaths) -> bool:
     """Stop everything the stack started. True if something was running."""
     was_running = False
     state = read_state(paths)
-    if supervisor_alive(paths) and state is not None:
+    supervisor = lock_holder(paths)
+    if supervisor is not None:
+        # Found by the lock, not the state file: a lost or forged state stops nothing
+        # else, and the children die with their supervisor.
         was_running = True
-        _stop_supervisor(state.supervisor_pid)
+        _stop_supervisor(supervisor)
     # Whatever a dead or stubborn supervisor left behind, by pid and start time.
     if state is not None:
         for component in state.components:

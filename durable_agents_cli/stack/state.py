@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ValidationError, model_validator
+from pydantic import BaseModel, model_validator
 
 from durable_agents_cli.stack.paths import StackPaths, write_atomic
 from services import limits, topology
@@ -95,8 +95,8 @@ class StackState(BaseModel):
 
 def _read(path: Path, model: type[BaseModel]) -> BaseModel | None:
     try:
-        return model.model_validate_json(path.read_text())
-    except (OSError, ValidationError):
+        return model.model_validate_json(path.read_bytes())
+    except (OSError, ValueError):  # missing, cut short, not JSON, not text at all
         return None
 
 

@@ -415,6 +415,11 @@ def main(home: str) -> int:
     except BlockingIOError:
         logger.error("another supervisor already owns %s", paths.home)
         return 1
+    # Who holds the lock, for `down` and `up` to find even when the state file is
+    # lost or lies: this process, by pid and start time.
+    lock.truncate(0)
+    lock.write(f"{os.getpid()} {create_time(os.getpid())}\n")
+    lock.flush()
     config = read_config(paths)
     if config is None:
         logger.error("no stack configuration at %s", paths.config_file)
