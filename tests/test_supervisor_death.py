@@ -79,3 +79,19 @@ def test_a_damaged_state_file_neither_hides_the_stack_nor_stops_a_stranger(stack
     finally:
         stranger.kill()
         stranger.wait()
+
+
+def test_two_ups_at_once_end_with_one_healthy_stack(stack: Stack) -> None:
+    first, second = stack.start("up"), stack.start("up")
+    try:
+        outcomes = [process.communicate(timeout=120) for process in (first, second)]
+    finally:
+        for process in (first, second):
+            if process.poll() is None:
+                process.kill()
+    try:
+        assert (first.returncode, second.returncode) == (0, 0), outcomes
+        assert any("already up" in out for out, _ in outcomes), outcomes
+        assert stack.status()["healthy"] is True
+    finally:
+        stack.run("down")

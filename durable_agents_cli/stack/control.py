@@ -108,8 +108,15 @@ def up(paths: StackPaths, config: StackConfig, progress: Progress | None = None)
     """Bring the stack to `config`: start it, or swap what differs. Raise on failure.
 
     Everything that can be checked is checked before anything running is touched:
-    a refused `up` leaves a working stack working."""
+    a refused `up` leaves a working stack working. Two `up`s on one home run one
+    after the other: the second finds what the first started."""
     paths.ensure()
+    with paths.up_lock_file.open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        return _up(paths, config, progress)
+
+
+def _up(paths: StackPaths, config: StackConfig, progress: Progress | None) -> UpResult:
     running = read_state(paths) if supervisor_alive(paths) else None
     if running is not None and running.phase == "ready" and running.config.same_stack(config):
         return UpResult(running, already_up=True)

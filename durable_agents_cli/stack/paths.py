@@ -47,6 +47,11 @@ class StackPaths:
         return self.run_dir / "supervisor.lock"
 
     @property
+    def up_lock_file(self) -> Path:
+        """Held by a `dagent up` for its whole run: a second one waits for it."""
+        return self.run_dir / "up.lock"
+
+    @property
     def database(self) -> Path:
         return self.data_dir / "temporal.db"
 

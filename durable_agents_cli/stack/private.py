@@ -126,7 +126,7 @@ def _created(home: Path) -> set[str]:
 
 # What dagent itself writes in each of its directories (by name pattern).
 DAGENT_FILES = {
-    "run": ("*.json", "*.lock", "*.warm", ".*.tmp"),
+    "run": ("*.json", "*.lock", "*.warm", ".*.tmp"),  # up.lock, supervisor.lock
     "logs": ("*.log", "*.log.1", "*.jsonl"),
     "data": ("temporal.db", "temporal.db-*"),
     "chat": ("last_session", "input_history"),
