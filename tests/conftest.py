@@ -24,6 +24,10 @@ from services.settings import DagentSettings
 from services.worker import connect_worker_client, run_worker
 from tests.helpers import Stack, eventually, free_port
 
+# Whichever test imports LiteLLM first (a scripted model, say), it never reaches for
+# its price map on the network.
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
 
 @pytest.fixture(scope="session", autouse=True)
 def private_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:

@@ -23,11 +23,15 @@ TOOL_SCRIPTS: dict[str, list[tuple[str, str]]] = {
     "arguments-not-object": [("stock_price", '["TSLA"]')],
     "unknown-tool": [("rm_rf", '{"path": "/"}')],
     "many-calls": [("calculator", json.dumps({"expression": f"{n} + 1"})) for n in range(40)],
+    # A tool's error repeats its argument: terminal escapes the reader's screen must not run.
+    "escape-arguments": [("jira_metrics", json.dumps({"project": "\x1b]0;pwned\x07\x1b[2JDEMO"}))],
 }
 # name -> the text of the first response (no tool call)
 TEXT_SCRIPTS: dict[str, str] = {
     "empty-answer": "",
     "huge-answer": "x" * 3_000_000,
+    # Title, clear screen, an 8-bit CSI, a clipboard write (OSC 52).
+    "escape-answer": "\x1b]0;pwned\x07\x1b[2JThe answer\x9b31m is \x1b]52;c;ZXZpbA==\x1b\\here.",
 }
 
 

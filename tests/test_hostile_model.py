@@ -80,3 +80,31 @@ async def test_endless_tool_calls_stop_after_the_step_limit(agent_workers: Agent
 async def test_forty_tool_calls_in_one_answer_are_bounded(agent_workers: Agent) -> None:
     reply = await run_script(agent_workers, "many-calls")
     assert 0 < len(reply.tool_calls) <= 16
+
+
+TERMINAL_CONTROLS = ("\x1b", "\x07", "\x9b")
+
+
+@pytest.mark.parametrize("script", ["escape-answer", "escape-arguments"])
+async def test_model_and_tool_text_reach_the_reader_without_terminal_controls(
+    agent_workers: Agent, script: str
+) -> None:
+    session = f"hostile-{uuid.uuid4().hex[:8]}"
+    reply = await asyncio.wait_for(agent_workers.send(session, f"script:{script}"), 60)
+    history = await conversation.transcript(agent_workers.client, session)
+    for shown in strings([reply.model_dump(), *(entry.model_dump() for entry in history)]):
+        assert not any(c in shown for c in TERMINAL_CONTROLS), repr(shown[:300])
+    if script == "escape-answer":
+        assert "The answer" in reply.text
+        assert "here." in reply.text
+
+
+def strings(value: object) -> list[str]:
+    """Every text in `value`, as the reader would get it (not JSON-escaped)."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [text for k, v in value.items() for text in (*strings(k), *strings(v))]
+    if isinstance(value, list):
+        return [text for item in value for text in strings(item)]
+    return []

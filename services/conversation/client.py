@@ -101,7 +101,7 @@ async def send(
                 id=message.id,
                 result_type=Reply,
             )
-            return reply
+            return reply.shown()
         except WorkflowUpdateFailedError as exc:
             raise MessageRejectedError(root_message(exc)) from None
         except WorkflowUpdateRPCTimeoutOrCancelledError:
@@ -162,7 +162,7 @@ async def progress(client: Client, session: str) -> Progress:
 async def transcript(client: Client, session: str) -> list[TranscriptEntry]:
     """The session's messages and replies; empty only for a session that has not begun."""
     entries = await _query(client, session, TRANSCRIPT_QUERY, list[TranscriptEntry], "transcript")
-    return [] if entries is None else entries
+    return [] if entries is None else [entry.shown() for entry in entries]
 
 
 async def _query(client: Client, session: str, name: str, result_type: type[Any], what: str) -> Any:

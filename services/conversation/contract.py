@@ -16,7 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from services import limits, topology
-from services.safe_text import CONTROLS, ESCAPES
+from services.safe_text import CONTROLS, ESCAPES, clean_text, clean_value
 from services.tools import ToolSchema
 
 # One workflow type per agent pattern: a session stays with the pattern it began in.
@@ -107,11 +107,32 @@ class Reply(BaseModel):
     # Services the turn could not use, and why.
     unavailable: dict[str, str] = Field(default_factory=dict)
 
+    def shown(self) -> Reply:
+        """This reply as a person may see it: model and tool text hold no escape
+        sequence or control character (they would repaint the reader's terminal)."""
+        calls = [
+            call.model_copy(
+                update={"arguments": clean_value(call.arguments), "result": clean_value(call.result)}
+            )
+            for call in self.tool_calls
+        ]
+        return self.model_copy(
+            update={
+                "text": clean_text(self.text),
+                "tool_calls": calls,
+                "unavailable": clean_value(self.unavailable),
+            }
+        )
+
 
 class TranscriptEntry(BaseModel):
     message_id: str
     question: str
     reply: Reply | None = None
+
+    def shown(self) -> TranscriptEntry:
+        reply = self.reply.shown() if self.reply is not None else None
+        return self.model_copy(update={"question": clean_text(self.question), "reply": reply})
 
 
 def cooled_down(state: CircuitState, retry_at: datetime | None, now: datetime) -> bool:
