@@ -5,6 +5,7 @@ escapes in what is written."""
 
 from __future__ import annotations
 
+import copy
 import logging
 import sys
 from typing import Any
@@ -35,8 +36,16 @@ class TemporalContext(logging.Filter):
 
 
 class SafeFormatter(logging.Formatter):
+    """One record, one line: a message's own line breaks are escaped (a key or name from
+    a request could otherwise forge whole records), and a traceback's lines are
+    indented, so no line of it can pass for a record of its own."""
+
     def format(self, record: logging.LogRecord) -> str:
-        return clean_text(super().format(record))
+        record = copy.copy(record)
+        record.msg = record.getMessage().replace("\r", "\\r").replace("\n", "\\n")
+        record.args = None
+        first, *rest = clean_text(super().format(record)).split("\n")
+        return "\n".join([first, *(f"  {line}" for line in rest)])
 
 
 def configure(level: str) -> None:

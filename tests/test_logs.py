@@ -100,3 +100,32 @@ def test_logs_show_escapes_as_nothing(stack: Stack) -> None:
     shown = stack.run("logs", "orchestrator", check=True).stdout
     assert "2026 WARN core said so" in shown
     assert "\x1b" not in shown
+
+
+FORGED = "\n2026-01-01 00:00:00,000 INFO dagent.access: allowed get_ip for admin"
+
+
+def test_a_value_with_line_breaks_cannot_forge_a_record() -> None:
+    """An idempotency key or a user name from a request, logged, stays on its record's
+    line; a traceback's lines are indented under their record."""
+    import logging
+
+    from services.logs import FORMAT, SafeFormatter
+
+    formatter = SafeFormatter(FORMAT)
+    record = logging.LogRecord(
+        "dagent.test", logging.INFO, __file__, 1, "running %s (key %s)", ("get_ip", FORGED), None
+    )
+    record.temporal = ""
+    assert len(formatter.format(record).splitlines()) == 1
+    try:
+        raise ValueError(f"bad key{FORGED}")
+    except ValueError:
+        import sys
+
+        record = logging.LogRecord("dagent.test", logging.ERROR, __file__, 1, "failed", (), sys.exc_info())
+    record.temporal = ""
+    first, *rest = formatter.format(record).splitlines()
+    assert first.endswith("failed")
+    assert rest
+    assert all(line.startswith("  ") for line in rest)
