@@ -17,6 +17,7 @@ import pytest
 
 from services import conversation
 from services.conversation import Reply
+from services.orchestrator.memory import RESULTS_ARE_DATA
 from tests import openai_server
 from tests.conftest import Agent
 from tests.openai_server import OpenAICompatibleServer
@@ -57,11 +58,18 @@ def fault(name: str) -> str:
     return f"fault:{name} {uuid.uuid4().hex[:8]}"
 
 
-async def test_a_compatible_provider_calls_tools_and_answers(agent_workers: Agent) -> None:
+async def test_a_compatible_provider_calls_tools_and_answers(
+    agent_workers: Agent, provider: OpenAICompatibleServer
+) -> None:
     reply = await ask(agent_workers, "What is 6 times 7?")
     assert not reply.error, reply.text
     assert [call.tool for call in reply.tool_calls] == ["calculator"]
     assert "42" in reply.text
+    # The request that carries the tool's result also tells the model it is data.
+    messages = provider.sent("What is 6 times 7?")[-1].body["messages"]
+    assert any(m["role"] == "tool" for m in messages)
+    system = " ".join(str(m.get("content")) for m in messages if m["role"] == "system")
+    assert RESULTS_ARE_DATA in system
 
 
 async def test_a_model_that_never_answers_ends_the_turn_within_its_budget(
