@@ -223,3 +223,43 @@ def test_the_model_is_loading_until_the_orchestrator_marks_its_warm_up(tmp_path:
     assert control.model_loading(paths)
     (paths.run_dir / "orchestrator.warm").write_text("4321")
     assert not control.model_loading(paths)
+
+
+async def test_no_progress_is_shown_after_the_turn_even_if_a_query_swallows_its_cancel(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A progress query cancelled in flight can come back as an error instead of a
+    cancellation; the watcher must still stop, or a spinner (echo off) would start
+    under the next prompt."""
+    from durable_agents_cli.chat import backend as chat_backend
+
+    async def progress(client: Any, session: str) -> Progress:
+        try:
+            await asyncio.sleep(0.3)  # in flight when the turn ends
+        except asyncio.CancelledError:
+            raise RuntimeError("the call was cancelled") from None  # as a gRPC call may
+        return Progress(state="thinking", message_id="m")
+
+    async def send(client: Any, session: str, text: str, **options: Any) -> Reply:
+        await asyncio.sleep(0.1)
+        now = datetime.now(UTC)
+        return Reply(message_id="m", text="done", started_at=now, finished_at=now)
+
+    monkeypatch.setattr(chat_backend.conversation, "progress", progress)
+    monkeypatch.setattr(chat_backend.conversation, "send", send)
+    monkeypatch.setattr(chat_backend, "address_accepts", lambda address: True)
+    backend = object.__new__(chat_backend.TemporalChatBackend)
+    backend.client, backend._session, backend.turns_per_run = None, "s", 1  # type: ignore[assignment]
+    backend.state = type(
+        "S", (), {"config": type("C", (), {"pattern": "nexus", "temporal_address": "x"})()}
+    )()  # type: ignore[assignment]
+    shown: list[float] = []
+    ended = 0.0
+
+    def on_progress(update: Progress) -> None:
+        shown.append(asyncio.get_running_loop().time())
+
+    await backend.send("hi", on_progress)
+    ended = asyncio.get_running_loop().time()
+    await asyncio.sleep(1.0)  # long enough for polls to come back, had the watcher lived on
+    assert all(when <= ended for when in shown)

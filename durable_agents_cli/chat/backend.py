@@ -64,7 +64,8 @@ class TemporalChatBackend:
         return self._session
 
     async def send(self, text: str, on_progress: Callable[[Progress], None]) -> Reply:
-        watcher = asyncio.create_task(self._watch(on_progress))
+        finished = asyncio.Event()
+        watcher = asyncio.create_task(self._watch(on_progress, finished))
         try:
             return await self._reach(
                 conversation.send(
@@ -77,13 +78,19 @@ class TemporalChatBackend:
                 )
             )
         finally:
+            finished.set()
             watcher.cancel()
 
-    async def _watch(self, on_progress: Callable[[Progress], None]) -> None:
-        while True:
+    async def _watch(self, on_progress: Callable[[Progress], None], finished: asyncio.Event) -> None:
+        # Ends on `finished`, not only on cancellation: a query cancelled in flight can
+        # surface as an RPCError, and progress shown after the turn ended would start
+        # a spinner (and turn echo off) under the next prompt.
+        while not finished.is_set():
             # Momentarily unreadable: the turn's own outcome says what went wrong.
             with contextlib.suppress(DagentError, RPCError, RuntimeError):
-                on_progress(await conversation.progress(self.client, self._session))
+                progress = await conversation.progress(self.client, self._session)
+                if not finished.is_set():
+                    on_progress(progress)
             await asyncio.sleep(PROGRESS_INTERVAL)
 
     async def history(self) -> list[TranscriptEntry]:
