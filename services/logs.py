@@ -13,6 +13,8 @@ from typing import Any
 from services.safe_text import clean_text
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s%(temporal)s"
+# Line breaks other than "\n" (str.splitlines breaks on each): escaped in a record.
+LINE_BREAKS = ("\r", "\x85", "\u2028", "\u2029")
 
 
 class TemporalContext(logging.Filter):
@@ -42,9 +44,12 @@ class SafeFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         record = copy.copy(record)
-        record.msg = record.getMessage().replace("\r", "\\r").replace("\n", "\\n")
+        record.msg = record.getMessage().replace("\n", "\\n")
         record.args = None
-        first, *rest = clean_text(super().format(record)).split("\n")
+        text = clean_text(super().format(record))
+        for separator in LINE_BREAKS:  # what a reader splitting lines would break on
+            text = text.replace(separator, separator.encode("unicode_escape").decode())
+        first, *rest = text.split("\n")
         return "\n".join([first, *(f"  {line}" for line in rest)])
 
 

@@ -102,7 +102,8 @@ def test_logs_show_escapes_as_nothing(stack: Stack) -> None:
     assert "\x1b" not in shown
 
 
-FORGED = "\n2026-01-01 00:00:00,000 INFO dagent.access: allowed get_ip for admin"
+FAKE_RECORD = "2026-01-01 00:00:00,000 INFO dagent.access: allowed get_ip for admin"
+FORGED = "\n" + FAKE_RECORD + "\r" + FAKE_RECORD + "\u2028" + FAKE_RECORD
 
 
 def test_a_value_with_line_breaks_cannot_forge_a_record() -> None:
@@ -117,7 +118,7 @@ def test_a_value_with_line_breaks_cannot_forge_a_record() -> None:
         "dagent.test", logging.INFO, __file__, 1, "running %s (key %s)", ("get_ip", FORGED), None
     )
     record.temporal = ""
-    assert len(formatter.format(record).splitlines()) == 1
+    assert len(formatter.format(record).splitlines()) == 1  # splitlines breaks on \r and U+2028 too
     try:
         raise ValueError(f"bad key{FORGED}")
     except ValueError:
@@ -129,3 +130,4 @@ def test_a_value_with_line_breaks_cannot_forge_a_record() -> None:
     assert first.endswith("failed")
     assert rest
     assert all(line.startswith("  ") for line in rest)
+    assert not any(line.startswith(FAKE_RECORD[:10]) for line in rest)

@@ -8,6 +8,7 @@ import os
 import shutil
 import stat
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -38,32 +39,51 @@ def loose(path: Path) -> list[str]:
     return found
 
 
-def test_another_user_reads_nothing_and_purge_keeps_what_dagent_did_not_make(stack: Stack) -> None:
-    # A home as an earlier dagent left it (0755, a 0644 log), with a folder of the user's own.
-    stack.home.mkdir(parents=True, mode=0o755)
-    os.chmod(stack.home, 0o755)
-    (stack.home / "logs").mkdir(mode=0o755)
-    old_log = stack.home / "logs" / "it.log"
-    old_log.write_text("an old line\n")
-    os.chmod(old_log, 0o644)
-    (stack.home / "data").mkdir(mode=0o755)
-    notes = stack.home / "data" / "notes.txt"
-    notes.write_text("mine, not dagent's")
-    with stack.up():
-        stack.run("ask", "What is 2 + 2?", check=True)
-        assert stat.S_IMODE(stack.home.stat().st_mode) == 0o700
-        assert loose(stack.home) == []
-        database = stack.home / "data" / "temporal.db"
-        assert database.exists()
-        for argv in (["cat", str(database)], ["ls", str(stack.home)], ["cat", str(old_log)]):
-            denied = as_nobody(*argv)
-            assert denied.returncode != 0, f"{NOBODY} ran {argv}: {denied.stdout[:200]}"
-            assert "Permission denied" in denied.stderr
-    purged = stack.run("down", "--purge", check=True)
-    assert f"Kept {stack.home / 'data'}: dagent did not create it." in purged.stdout
-    assert notes.read_text() == "mine, not dagent's"
-    assert not (stack.home / "logs").exists()
-    assert not (stack.home / "run").exists()
+def test_another_user_reads_nothing_and_purge_keeps_what_dagent_did_not_make(tmp_path: Path) -> None:
+    # A parent any user may pass through (pytest's own temporary folders are root's
+    # alone, which would refuse `nobody` whatever dagent did), with a file they may read.
+    parent = Path(tempfile.mkdtemp(prefix="dagent-private-", dir="/tmp"))
+    os.chmod(parent, 0o711)
+    public = parent / "public.txt"
+    public.write_text("anyone may read this")
+    os.chmod(public, 0o644)
+    stack = Stack(home=parent / "home")
+    try:
+        # A home as an earlier dagent left it (0755, a 0644 log, its database's folder),
+        # with a folder of the user's own.
+        stack.home.mkdir(mode=0o755)
+        os.chmod(stack.home, 0o755)
+        (stack.home / "logs").mkdir(mode=0o755)
+        old_log = stack.home / "logs" / "it.log"
+        old_log.write_text("an old line\n")
+        os.chmod(old_log, 0o644)
+        (stack.home / "run").mkdir(mode=0o755)
+        (stack.home / "run" / "stack.json").write_text("{}")
+        (stack.home / "data").mkdir(mode=0o755)
+        notes = stack.home / "data" / "notes.txt"
+        notes.write_text("mine, not dagent's")
+        os.chmod(notes, 0o644)
+        assert as_nobody("cat", str(public)).returncode == 0, "the control: nobody reads what is public"
+        with stack.up():
+            stack.run("ask", "What is 2 + 2?", check=True)
+            assert stat.S_IMODE(stack.home.stat().st_mode) == 0o700
+            database = stack.home / "data" / "temporal.db"
+            assert stat.S_IMODE(database.stat().st_mode) == 0o600
+            # Only the user's own folder and file kept their modes.
+            assert sorted(loose(stack.home)) == sorted([f"{stack.home / 'data'} 755", f"{notes} 644"])
+            for argv in (["cat", str(database)], ["ls", str(stack.home)], ["cat", str(old_log)]):
+                denied = as_nobody(*argv)
+                assert denied.returncode != 0, f"{NOBODY} ran {argv}: {denied.stdout[:200]}"
+                assert "Permission denied" in denied.stderr
+        purged = stack.run("down", "--purge", check=True)
+        assert f"Kept {stack.home / 'data'}: dagent did not create it." in purged.stdout
+        assert notes.read_text() == "mine, not dagent's"
+        assert not (stack.home / "logs").exists()
+        assert not (stack.home / "run").exists()
+    finally:
+        stack.run("down")
+        assert stack.kill_leftovers() == []
+        shutil.rmtree(parent, ignore_errors=True)
 
 
 @pytest.mark.parametrize("problem", ["owned by nobody", "writable by others", "a link planted in it"])

@@ -177,8 +177,10 @@ def status(
     healthy = control.healthy(state, reachable)
     if as_json:
         console.out.print_json(json.dumps(render.status_json(state, reachable, address, healthy)))
-    elif state is None:
+    elif state is None and not alive:
         console.out.print(console.as_typed("dagent is not running; start it with 'dagent up'."))
+    elif state is None:
+        pass  # running, its state unreadable: said above
     else:
         console.out.print(render.components_table(state))
         temporal_line = f"Temporal {address}: " + ("reachable" if reachable else "NOT reachable")

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import psutil
 
 from durable_agents_cli.stack import private
-from durable_agents_cli.stack.components import components_for
+from durable_agents_cli.stack.components import NEVER_INHERITED, components_for
 from durable_agents_cli.stack.paths import StackPaths
 from durable_agents_cli.stack.processes import (
     create_time,
@@ -117,7 +117,12 @@ def up(paths: StackPaths, config: StackConfig, progress: Progress | None = None)
 
 
 def _up(paths: StackPaths, config: StackConfig, progress: Progress | None) -> UpResult:
-    running = read_state(paths) if supervisor_alive(paths) else None
+    alive = supervisor_alive(paths)
+    running = read_state(paths) if alive else None
+    if alive and running is None:
+        # A supervisor whose state is lost or damaged cannot be told what to change:
+        # it is replaced (found by its lock), or a second one would find the lock held.
+        down(paths)
     if running is not None and running.phase == "ready" and running.config.same_stack(config):
         return UpResult(running, already_up=True)
     _check_ports(config, paths, running)
@@ -208,6 +213,8 @@ def _spawn_supervisor(paths: StackPaths) -> subprocess.Popen[bytes]:
     try:
         return subprocess.Popen(
             [sys.executable, "-m", SUPERVISOR_MODULE, str(paths.home)],
+            # The user's token is a front end's, never a process of the stack's.
+            env={k: v for k, v in os.environ.items() if k not in NEVER_INHERITED},
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,

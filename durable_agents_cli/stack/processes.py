@@ -111,5 +111,6 @@ def tail(path: Path, lines: int = 20) -> list[str]:
             data = handle.read()
     except OSError:
         return []
-    text = data.decode("utf-8", errors="replace").splitlines()
+    # On "\n" only: a record is one line, whatever else it holds.
+    text = data.decode("utf-8", errors="replace").rstrip("\n").split("\n") if data else []
     return text[-lines:] if lines > 0 else []

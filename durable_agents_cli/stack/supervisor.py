@@ -391,14 +391,31 @@ def rotate(log_file: Path) -> None:
             log_file.replace(log_file.with_suffix(".log.1"))
 
 
-def die_with(parent: int) -> Callable[[], None]:
+def _prctl() -> Callable[..., int] | None:
+    """prctl(2), resolved once in the parent (never looked up between fork and exec);
+    None where there is none (not Linux)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+
+PRCTL = _prctl()
+
+
+def die_with(parent: int) -> Callable[[], None] | None:
     """What a child runs before it becomes its program: the kernel sends it SIGTERM when
     the supervisor dies, however it dies (SIGKILL included), so no child outlives it
-    (the dev server and the MCP servers do not watch the supervisor themselves)."""
+    (the dev server and the MCP servers do not watch the supervisor themselves).
+    None where the kernel cannot (the children's own watch is all there is)."""
+    prctl = PRCTL
+    if prctl is None:
+        return None
 
     def arrange() -> None:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        prctl(PR_SET_PDEATHSIG, ctypes.c_ulong(signal.SIGTERM))
         if os.getppid() != parent:  # the supervisor died before the line above
             os.kill(os.getpid(), signal.SIGTERM)
 

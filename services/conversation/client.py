@@ -43,7 +43,7 @@ from services.conversation.contract import (
 )
 from services.errors import DagentError
 from services.failures import root_message
-from services.safe_text import clean_text
+from services.safe_text import clean_text, clean_value
 
 CATALOG_TIMEOUT = timedelta(seconds=20)
 # A query is answered by the orchestrator in milliseconds; one that is not answered
@@ -156,7 +156,8 @@ async def progress(client: Client, session: str) -> Progress:
     if answer is None:
         return Progress()
     now = datetime.now(UTC)
-    return answer.model_copy(update={"circuits": [c.as_of(now) for c in answer.circuits]})
+    circuits = [c.as_of(now).model_copy(update={"reason": clean_text(c.reason)}) for c in answer.circuits]
+    return answer.model_copy(update={"circuits": circuits, "unavailable": clean_value(answer.unavailable)})
 
 
 async def transcript(client: Client, session: str) -> list[TranscriptEntry]:
@@ -209,4 +210,5 @@ async def tool_catalog(
             f"The orchestrator did not list the tools within {within.total_seconds():g} s "
             f"({root_message(exc)}); check 'dagent status' and 'dagent logs orchestrator'."
         ) from None
-    return result
+    # Why a service is unavailable comes from outside: shown without terminal controls.
+    return result.model_copy(update={"unavailable": clean_value(result.unavailable)})

@@ -112,7 +112,12 @@ class Reply(BaseModel):
         sequence or control character (they would repaint the reader's terminal)."""
         calls = [
             call.model_copy(
-                update={"arguments": clean_value(call.arguments), "result": clean_value(call.result)}
+                update={
+                    "tool": clean_text(call.tool),  # a tool the model made up is named as written
+                    "service": clean_text(call.service),
+                    "arguments": clean_value(call.arguments),
+                    "result": clean_value(call.result),
+                }
             )
             for call in self.tool_calls
         ]
