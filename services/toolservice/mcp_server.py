@@ -95,8 +95,11 @@ class WorkflowTool(Tool):
         call_token.set(token)
         # A retried call (same key, same user, same call) finds the workflow of the first
         # attempt, running or finished, and answers with its result: the tool runs once.
-        # Another user or call with that key is another workflow, never that result.
-        workflow_id = mcp_workflow_id(self.team, key, principal.user, call) if key else uuid.uuid4().hex
+        # The key with anything else is refused (Stripe's rule): never another's result.
+        workflow_id = (
+            f"{self.team}-mcp-tool-{_digest(key)}" if key else f"{self.team}-mcp-tool-{uuid.uuid4().hex}"
+        )
+        fingerprint = call_fingerprint(principal.user, call)
         try:
             try:
                 handle = await client.start_workflow(
@@ -106,12 +109,19 @@ class WorkflowTool(Tool):
                     task_queue=topology.TEAMS[self.team].task_queue,
                     execution_timeout=policy.CALL_TIMEOUT,
                     task_timeout=policy.TASK_TIMEOUT,
-                    id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                    id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
                     id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                    memo={CALL_MEMO: fingerprint},
                     static_summary=call.summary(),
                 )
             except WorkflowAlreadyStartedError:
                 handle = client.get_workflow_handle(workflow_id, result_type=ToolOutcome)
+                first = (await (await handle.describe()).memo()).get(CALL_MEMO)
+                if first != fingerprint:
+                    raise _failed(
+                        "This idempotency key was already used for another call; "
+                        "use a new key for a new call."
+                    ) from None
             outcome: ToolOutcome = await handle.result()
         except WorkflowFailureError as exc:
             raise _failed(root_message(exc)) from None
@@ -150,10 +160,14 @@ def _stdio_token(home: Path, team: str) -> str:
     return mint(signing_key(home), user, scopes, delegation.service_audience(team), delegation.CALL_LIFETIME)
 
 
-def mcp_workflow_id(team: str, key: str, user: str, call: ToolCall) -> str:
-    """The tool workflow of an MCP call with an idempotency key: one per key, user and call."""
+# The memo of an MCP call's tool workflow that says which call its key was first used for.
+CALL_MEMO = "dagent-call"
+
+
+def call_fingerprint(user: str, call: ToolCall) -> str:
+    """Who made the call, and which: its tool and arguments (however they were spelled)."""
     arguments = delegation.arguments_digest(delegation.parse_arguments(call.arguments_json))
-    return f"{team}-mcp-tool-{_digest(chr(0).join((key, user, call.tool, arguments)))}"
+    return _digest(chr(0).join((user, call.tool, arguments)))
 
 
 def _digest(key: str) -> str:
