@@ -107,8 +107,9 @@ def test_ask_json_without_a_stack_is_still_json(stack: Stack) -> None:
 
 
 def test_down_purge_forgets_the_chat_too(stack: Stack) -> None:
-    chat = StackPaths(stack.home).chat_dir
-    chat.mkdir(parents=True)
+    paths = StackPaths(stack.home)
+    paths.ensure()  # as `up` does: dagent makes (and records) the chat's folder
+    chat = paths.chat_dir
     (chat / "last_session").write_text("abc123")
     assert stack.run("down", "--purge").returncode == 0
     assert not chat.exists()
