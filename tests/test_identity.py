@@ -142,6 +142,11 @@ def test_a_malformed_users_file_is_one_line(home: Path) -> None:
         users.load(home, EVERY_SCOPE)
     assert "users.bob.scopes" in str(refused.value)
     assert "\n" not in str(refused.value)
+    users.users_path(home).write_text('{"users": {"bob": {"scopes": ["it:read", "admin:write"]}}}')
+    with pytest.raises(
+        IdentityError, match="gives 'bob' the unknown scope 'admin:write'; known scopes: finance:read"
+    ):
+        users.load(home, EVERY_SCOPE)
 
 
 # -- the tool service's decision -----------------------------------------------------

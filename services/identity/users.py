@@ -60,6 +60,15 @@ def load(home: Path, every_scope: Iterable[str]) -> dict[str, frozenset[str]]:
             f"The users file {path} is not valid ({where}: {problem['msg']}); fix it or remove it "
             "(then the login user holds every scope)."
         ) from None
+    known = frozenset(every_scope)
+    for name, entry in parsed.users.items():
+        unknown = [scope for scope in entry.scopes if scope not in known]
+        if unknown:
+            # A scope no tool needs is a typo, and it would grant nothing: say so.
+            raise IdentityError(
+                f"The users file {path} gives {name[:80]!r} the unknown scope {unknown[0][:80]!r}; "
+                f"known scopes: {', '.join(sorted(known))}."
+            )
     return {name: frozenset(entry.scopes) for name, entry in parsed.users.items()}
 
 
