@@ -19,8 +19,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -28,10 +26,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from temporalio.client import Client  # noqa: E402
 
+from benchmarks.turns import REMOTE, timed_turns  # noqa: E402
 from durable_agents_cli.stack.components import DEV_SERVER_DYNAMIC_CONFIG, temporal_binary  # noqa: E402
-from services import bootstrap, conversation, temporal, topology  # noqa: E402
+from services import bootstrap, temporal, topology  # noqa: E402
 from services.identity import audit, interceptors  # noqa: E402
 from services.identity.acting import Acting  # noqa: E402
 from services.identity.headers import ClientIdentity  # noqa: E402
@@ -41,8 +39,6 @@ from services.settings import DagentSettings  # noqa: E402
 from services.toolservice import access  # noqa: E402
 from services.worker import connect_worker_client, run_worker  # noqa: E402
 from tests.helpers import free_port  # noqa: E402
-
-REMOTE = "What's the stock price of TSLA?"
 
 
 @contextlib.contextmanager
@@ -99,17 +95,6 @@ async def workers(address: str, settings: DagentSettings) -> AsyncIterator[None]
         await asyncio.gather(*tasks, return_exceptions=True)
 
 
-async def remote_turns(client: Client, pattern: str, turns: int) -> list[float]:
-    session = f"bench-{uuid.uuid4().hex[:8]}"
-    await conversation.send(client, session, REMOTE, pattern=pattern)  # discovery, warm caches
-    samples = []
-    for _ in range(turns):
-        start = time.perf_counter()
-        await conversation.send(client, session, REMOTE, pattern=pattern)
-        samples.append((time.perf_counter() - start) * 1000)
-    return samples
-
-
 async def measure(rounds: int, turns: int, pattern: str) -> dict[str, list[float]]:
     with tempfile.TemporaryDirectory() as tmp, dev_server(Path(tmp)) as address:
         home = Path(tmp) / "home"
@@ -134,7 +119,7 @@ async def measure(rounds: int, turns: int, pattern: str) -> dict[str, list[float
                 before = len(list(audit.read(home, ["finance"])))
                 with identity_off() if mode == "off" else contextlib.nullcontext():
                     async with workers(address, settings):
-                        samples[mode] += await remote_turns(client, pattern, turns)
+                        samples[mode] += await timed_turns(client, pattern, REMOTE, turns)
                 decisions[mode] += len(list(audit.read(home, ["finance"]))) - before
         # Proof that "off" was off: Finance decided (and recorded) nothing then.
         print(f"Finance's access decisions: on {decisions['on']}, off {decisions['off']}")

@@ -10,6 +10,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any, Protocol
 
 from temporalio import workflow
@@ -28,6 +30,7 @@ from temporalio.worker import (
     WorkflowOutboundInterceptor,
 )
 
+from services.errors import IdentityError
 from services.identity.headers import IDENTITY_HEADER, call_token, caller, token_in, with_token
 from services.identity.tokens import Principal
 
@@ -92,16 +95,13 @@ class _WorkflowInbound(WorkflowInboundInterceptor):
         return await super().execute_workflow(input)
 
     def handle_update_validator(self, input: HandleUpdateInput) -> None:
-        if self.gate is not None:
-            with workflow.unsafe.sandbox_unrestricted():
-                principal = self.gate.verify(token_in(input.headers))
-            reset = caller.set(principal)
-            try:
-                super().handle_update_validator(input)
-            finally:
-                caller.reset(reset)
+        if self.gate is None:
+            super().handle_update_validator(input)
             return
-        super().handle_update_validator(input)
+        with workflow.unsafe.sandbox_unrestricted():
+            principal = self.gate.verify(token_in(input.headers))
+        with _asking(principal):
+            super().handle_update_validator(input)
 
     async def handle_update_handler(self, input: HandleUpdateInput) -> Any:
         if self.gate is not None:
@@ -116,13 +116,20 @@ class _WorkflowInbound(WorkflowInboundInterceptor):
         try:
             with workflow.unsafe.sandbox_unrestricted():
                 principal: Principal | None = self.gate.verify(token_in(input.headers))
-        except Exception:
+        except IdentityError:  # a query without valid identity reads as nobody's
             principal = None
-        reset = caller.set(principal)
-        try:
+        with _asking(principal):
             return await super().handle_query(input)
-        finally:
-            caller.reset(reset)
+
+
+@contextlib.contextmanager
+def _asking(principal: Principal | None) -> Iterator[None]:
+    """`principal` as the caller of a (synchronous or single-task) handler."""
+    reset = caller.set(principal)
+    try:
+        yield
+    finally:
+        caller.reset(reset)
 
 
 class _WorkflowOutbound(WorkflowOutboundInterceptor):
