@@ -56,3 +56,6 @@ class AccessDeniedError(IdentityError):
 
 # The type of the (non-retryable) failure a refused tool call ends in.
 ACCESS_DENIED = "AccessDenied"
+# A tool result the caller could not authenticate: not sealed with the stack's key (a
+# worker that lacks it answered), or sealed for another call.
+UNVERIFIED_RESULT = "UnverifiedResult"

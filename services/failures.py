@@ -9,12 +9,13 @@ import nexusrpc
 from temporalio.exceptions import ApplicationError, TimeoutType
 from temporalio.exceptions import TimeoutError as TemporalTimeoutError
 
-from services.errors import ACCESS_DENIED
+from services.errors import ACCESS_DENIED, UNVERIFIED_RESULT
 from services.limits import one_line
 from services.tools import TOOL_INPUT_ERROR
 
 # Failures that say the call was wrong, not that the service is in trouble.
-CALLER_ERROR_TYPES = {TOOL_INPUT_ERROR, ACCESS_DENIED}
+# An unverifiable result is not an outage either: the service (or an impostor) answered.
+CALLER_ERROR_TYPES = {TOOL_INPUT_ERROR, ACCESS_DENIED, UNVERIFIED_RESULT}
 CALLER_HANDLER_ERRORS = {
     nexusrpc.HandlerErrorType.BAD_REQUEST,
     nexusrpc.HandlerErrorType.NOT_FOUND,

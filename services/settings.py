@@ -89,6 +89,11 @@ class DagentSettings(BaseSettings):
         default="INFO",
         description="Log level of dagent's own processes.",
     )
+    encrypt: bool = Field(
+        default=True,
+        description="Encrypt every payload (messages, tool arguments and results) with the stack's "
+        "keys; off (`up --no-encrypt`), Temporal stores them as plain JSON and trusts any worker's result.",
+    )
     user: str = Field(
         default="",
         description="Who `chat` and `ask` act as (a user in the users file); empty: the OS login user.",

@@ -20,6 +20,7 @@ from services.conversation import Reply
 from services.identity.acting import Acting
 from services.identity.headers import ClientIdentity
 from services.identity.keys import ensure_local_keys
+from services.payloads import with_cipher
 from services.settings import DagentSettings
 from services.worker import connect_worker_client, run_worker
 from tests.helpers import Stack, eventually, free_port
@@ -158,7 +159,11 @@ async def agent_workers(
     # A module may act with a token of its own (an external issuer's).
     acting = Acting(settings, token=getattr(request.module, "WORKER_TOKEN", None))
     base = await temporal.connect(
-        topology.ORCHESTRATOR_NAMESPACE, address=dev_server, interceptors=[ClientIdentity(acting.token)]
+        topology.ORCHESTRATOR_NAMESPACE,
+        address=dev_server,
+        interceptors=[ClientIdentity(acting.token)],
+        # Speaks the stack's encrypted payloads, as `dagent chat` does.
+        data_converter=with_cipher(temporal.DATA_CONVERTER, home, settings.encrypt),
     )
     await bootstrap.ensure_topology(base)
     tasks = []

@@ -23,6 +23,7 @@ from durable_agents_cli.stack.processes import port_is_free
 from services.conversation import workflow_id
 from services.identity.acting import Acting
 from services.identity.headers import ClientIdentity
+from services.payloads import with_cipher
 from services.settings import DagentSettings
 
 # (service, tool, transport) of every tool, as the Nexus patterns discover them.
@@ -172,7 +173,7 @@ class Stack:
         return await Client.connect(
             f"127.0.0.1:{self.temporal_port}",
             namespace=namespace,
-            data_converter=pydantic_data_converter,
+            data_converter=with_cipher(pydantic_data_converter, self.home, encrypt=True),
             interceptors=[ClientIdentity(token)],
         )
 

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from temporalio.api.operatorservice.v1 import DeleteNexusEndpointRequest, ListNexusEndpointsRequest
 from temporalio.client import Client
+from temporalio.converter import DataConverter
 
 from services import bootstrap, conversation, topology
 from services.conversation import MessageRejectedError, workflow_id
@@ -169,10 +170,14 @@ async def test_a_send_signal_cannot_write_to_an_owned_session(agent_workers: Age
     await agent_workers.send(session, "What is 2 + 2?", message_id="second")
 
     def raw(interceptors: list[Any]) -> Client:
-        # Raw JSON, as another language's client sees it (with the owner's identity or none).
+        # Raw JSON, as another language's client sees it (with the owner's identity or
+        # none), through the stack's payload codec.
         client = agent_workers.client
         return Client(
-            client.service_client, namespace=topology.ORCHESTRATOR_NAMESPACE, interceptors=interceptors
+            client.service_client,
+            namespace=topology.ORCHESTRATOR_NAMESPACE,
+            interceptors=interceptors,
+            data_converter=DataConverter(payload_codec=client.data_converter.payload_codec),
         )
 
     owner = raw(agent_workers.client.config()["interceptors"])

@@ -15,7 +15,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from temporalio.client import Client
 
-from services import conversation, temporal, topology
+from services import conversation, topology
 from services.conversation import MessageRejectedError
 from services.identity import delegation
 from services.identity.headers import ClientIdentity
@@ -50,7 +50,7 @@ def client_with(agent: Agent, token: str) -> Client:
     return Client(
         agent.client.service_client,
         namespace=topology.ORCHESTRATOR_NAMESPACE,
-        data_converter=temporal.DATA_CONVERTER,
+        data_converter=agent.client.data_converter,
         interceptors=[ClientIdentity(lambda: token)],
     )
 

@@ -18,7 +18,7 @@ from temporalio.api.operatorservice.v1 import ListNexusEndpointsRequest
 from temporalio.client import Client
 
 from durable_agents_cli.stack.components import temporal_binary
-from services import conversation, temporal, topology
+from services import conversation, topology
 from services.conversation import MessageRejectedError, workflow_id
 from services.identity import audit, users
 from services.identity.acting import Acting
@@ -41,7 +41,7 @@ async def as_user(agent: Agent, user: str) -> tuple[Client, Acting]:
     client = Client(
         agent.client.service_client,
         namespace=topology.ORCHESTRATOR_NAMESPACE,
-        data_converter=temporal.DATA_CONVERTER,
+        data_converter=agent.client.data_converter,
         interceptors=[ClientIdentity(acting.token)],
     )
     return client, acting
@@ -111,14 +111,14 @@ async def test_a_message_without_a_valid_token_is_refused(agent_workers: Agent) 
     plain = Client(
         agent_workers.client.service_client,
         namespace=topology.ORCHESTRATOR_NAMESPACE,
-        data_converter=temporal.DATA_CONVERTER,
+        data_converter=agent_workers.client.data_converter,
     )
     with pytest.raises(MessageRejectedError, match="This message was refused: no token was presented"):
         await conversation.send(plain, new_session(), "What is 1 + 1?", pattern=agent_workers.pattern)
     forged = Client(
         agent_workers.client.service_client,
         namespace=topology.ORCHESTRATOR_NAMESPACE,
-        data_converter=temporal.DATA_CONVERTER,
+        data_converter=agent_workers.client.data_converter,
         interceptors=[ClientIdentity(lambda: "eyJhbGciOiJub25lIn0.eyJzdWIiOiJib2IifQ.")],
     )
     with pytest.raises(MessageRejectedError, match="This message was refused: the token"):
@@ -178,7 +178,7 @@ async def test_no_token_is_kept_where_it_could_be_read_later(agent_workers: Agen
     client = Client(
         agent_workers.client.service_client,
         namespace=topology.ORCHESTRATOR_NAMESPACE,
-        data_converter=temporal.DATA_CONVERTER,
+        data_converter=agent_workers.client.data_converter,
         interceptors=[ClientIdentity(remembered)],
     )
     session = new_session()

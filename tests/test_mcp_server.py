@@ -23,7 +23,7 @@ from fastmcp.client.transports import StdioTransport
 from fastmcp.exceptions import ToolError
 from temporalio.client import Client
 
-from services import __version__, bootstrap, temporal, topology
+from services import __version__, bootstrap, topology
 from services.identity import audit, delegation
 from services.identity.keys import ensure_local_keys, signing_key
 from services.identity.tokens import mint
@@ -31,7 +31,7 @@ from services.settings import DagentSettings
 from services.teams import tools_of
 from services.toolservice import mcp_server
 from services.toolservice.contract import IDEMPOTENCY_META
-from services.worker import run_worker
+from services.worker import connect_worker_client, run_worker
 from tests.helpers import free_port
 
 pytestmark = pytest.mark.server
@@ -54,7 +54,7 @@ async def finance_mcp(dev_server: str, tmp_path_factory: pytest.TempPathFactory)
     """The Finance worker and its MCP server over HTTP, in this process."""
     home = tmp_path_factory.mktemp("mcp-home")
     ensure_local_keys(home)
-    client = await mcp_server.connect("finance", dev_server)
+    client = await mcp_server.connect("finance", home, address=dev_server)
     await bootstrap.ensure_topology(client)
     port = free_port()
     tasks = [
@@ -214,8 +214,9 @@ async def test_not_reachable_beyond_loopback(finance_mcp: FinanceMcp) -> None:
 async def test_stdio_transport(dev_server: str, tmp_path: Path) -> None:
     """Over stdio the server acts as the login user who launched it (every scope here)."""
     ensure_local_keys(tmp_path)
-    client = await temporal.connect(topology.IT.namespace, address=dev_server)
-    worker = asyncio.create_task(run_worker("it", DagentSettings(home=tmp_path), client=client))
+    settings = DagentSettings(home=tmp_path)
+    client = await connect_worker_client("it", settings, address=dev_server)
+    worker = asyncio.create_task(run_worker("it", settings, client=client))
     env = {"TEMPORAL_ADDRESS": dev_server, "DAGENT_HOME": str(tmp_path), "PATH": "/usr/bin:/bin"}
     transport = StdioTransport(
         command=sys.executable,

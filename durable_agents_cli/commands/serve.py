@@ -88,7 +88,16 @@ def mcp_serve(
     from services.toolservice.mcp_server import serve
 
     address = temporal_address(settings)
-    asyncio.run(serve(name, transport.value, port or settings.mcp_port(name), settings.home, address=address))
+    asyncio.run(
+        serve(
+            name,
+            transport.value,
+            port or settings.mcp_port(name),
+            settings.home,
+            address=address,
+            encrypt=settings.encrypt,
+        )
+    )
 
 
 def register(app: typer.Typer) -> None:

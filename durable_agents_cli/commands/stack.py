@@ -74,11 +74,26 @@ def up(
         int | None, _port_option("the Temporal gRPC server", "DAGENT_TEMPORAL_PORT")
     ] = None,
     ui_port: Annotated[int | None, _port_option("the Temporal Web UI", "DAGENT_UI_PORT")] = None,
+    encrypt: Annotated[
+        bool | None,
+        typer.Option(
+            "--encrypt/--no-encrypt",
+            help="Encrypt payloads with the stack's keys (default; env DAGENT_ENCRYPT). --no-encrypt "
+            "shows raw JSON in the Web UI but lets anyone who reaches Temporal read it and any "
+            "worker's result be trusted.",
+            show_default=False,
+        ),
+    ] = None,
     **team_ports: int | None,
 ) -> None:
     """Start Temporal, the workers (and MCP servers) in the background; return when all are ready."""
     settings = load_settings(
-        model=model, model_timeout=model_timeout, temporal_port=temporal_port, ui_port=ui_port, **team_ports
+        model=model,
+        model_timeout=model_timeout,
+        temporal_port=temporal_port,
+        ui_port=ui_port,
+        encrypt=encrypt,
+        **team_ports,
     )
     from services import temporal  # only `up` needs the Temporal SDK
 
@@ -95,6 +110,7 @@ def up(
         temporal_port=settings.temporal_port,
         ui_port=settings.ui_port,
         mcp_ports=settings.mcp_ports,
+        encrypt=settings.encrypt,
         external_address=temporal.external_address(),
         model_environment=model_environment,
     )

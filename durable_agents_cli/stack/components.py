@@ -70,6 +70,7 @@ def components_for(config: StackConfig, paths: StackPaths) -> list[ComponentSpec
         "DAGENT_HOME": str(paths.home),
         "DAGENT_LOG_LEVEL": config.log_level,
         "TEMPORAL_ADDRESS": config.temporal_address,
+        "DAGENT_ENCRYPT": str(config.encrypt).lower(),
     }
     specs: list[ComponentSpec] = []
     if config.embedded:

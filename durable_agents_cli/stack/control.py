@@ -138,6 +138,10 @@ def _up(paths: StackPaths, config: StackConfig, progress: Progress | None) -> Up
     from services import identity  # PyJWT and cryptography: ~0.15 s, only `up` needs them
 
     identity.ensure_local_keys(paths.home)
+    if config.encrypt:
+        from services.payloads import keyring
+
+        keyring.ensure(paths.home)
     write_config(paths, config)
     if running is not None and holder is not None:
         os.kill(holder, signal.SIGHUP)

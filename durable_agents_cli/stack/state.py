@@ -35,6 +35,8 @@ class StackConfig(BaseModel):
     # A digest of the model provider's environment variables (never their values):
     # the processes must start again to see a key set or changed since.
     model_environment: str = ""
+    # Payloads encrypted with the stack's keys (`up --no-encrypt` turns it off).
+    encrypt: bool = True
     # Bumped by every `up`, so it can tell its own request's outcome apart.
     generation: int = 0
 

@@ -7,7 +7,7 @@ import asyncio
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+from temporalio.common import RawValue, RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from services import topology
@@ -17,7 +17,7 @@ with workflow.unsafe.imports_passed_through():
         ToolCatalogResult,
         ToolRoute,
     )
-    from services.failures import root_message
+    from services.failures import is_outage, root_message
     from services.orchestrator.activities import (
         EndpointActivities,
         EndpointsQuery,
@@ -26,7 +26,13 @@ with workflow.unsafe.imports_passed_through():
     )
     from services.orchestrator.circuits import Circuits
     from services.teams import tools_of
-    from services.toolservice.contract import ListToolsInput, ToolService
+    from services.toolservice.contract import (
+        VERIFIED_RESULTS,
+        ListToolsInput,
+        ToolCatalog,
+        ToolService,
+        authentic_catalog,
+    )
 
 LIST_TOOLS_TIMEOUT = timedelta(seconds=5)
 
@@ -90,7 +96,8 @@ async def discover(
             reason = f"{team.name} service did not answer: {root_message(answer)}"
             unavailable = {**unavailable, team.name: reason}
             tools = [*tools, *_known(previous, team.name)]
-            circuits.failed(team.name, workflow.now(), root_message(answer))
+            if is_outage(answer):  # not an answer that could not be verified
+                circuits.failed(team.name, workflow.now(), root_message(answer))
         else:
             tools = [*tools, *answer]
             circuits.succeeded(team.name)
@@ -122,11 +129,18 @@ def _known(previous: ToolCatalogResult | None, team: str) -> list[ToolRoute]:
 
 async def _list_tools(team: topology.Team, caller: str) -> list[ToolRoute]:
     client = workflow.create_nexus_client(service=ToolService, endpoint=team.nexus_endpoint)
-    answer = await client.execute_operation(
-        ToolService.list_tools,
+    # Read raw, as a tool's result is (see tool_calls._execute).
+    raw: RawValue = await client.execute_operation(
+        ToolService.list_tools.name,
         ListToolsInput(caller=caller),
+        output_type=RawValue,
         schedule_to_close_timeout=LIST_TOOLS_TIMEOUT,
     )
+    converter = workflow.payload_converter()
+    if workflow.patched(VERIFIED_RESULTS):
+        answer = authentic_catalog(raw.payload, team.name, converter)
+    else:
+        answer = converter.from_payload(raw.payload, ToolCatalog)
     return [
         ToolRoute.to(tool, service=team.name, transport="nexus", endpoint=team.nexus_endpoint)
         for tool in answer.tools

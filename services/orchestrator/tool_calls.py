@@ -11,6 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
+from temporalio.common import RawValue
 from temporalio.exceptions import ActivityError, ApplicationError, NexusOperationError
 from temporalio.exceptions import TimeoutError as TemporalTimeoutError
 
@@ -28,7 +29,13 @@ with workflow.unsafe.imports_passed_through():
     from services.orchestrator.memory import for_the_model
     from services.tools import unknown_tool
     from services.toolservice import policy
-    from services.toolservice.contract import ToolCall, ToolOutcome, ToolService
+    from services.toolservice.contract import (
+        VERIFIED_RESULTS,
+        ToolCall,
+        ToolOutcome,
+        ToolService,
+        authentic_outcome,
+    )
     from services.toolservice.workflows import run_tool
 
 # A team's handler worker picks a start up within milliseconds; one that has not
@@ -139,13 +146,22 @@ async def _execute(route: ToolRoute, request: ToolCall) -> ToolOutcome:
         return await run_tool(request)
     assert route.endpoint is not None
     client = workflow.create_nexus_client(service=ToolService, endpoint=route.endpoint)
-    return await client.execute_operation(
-        ToolService.execute_tool,
+    # Read raw, to see what the payload codec found: a worker on the team's queue that
+    # lacks the stack's key must not get its answer to the model. (By name: given the
+    # operation itself, the SDK would take the output type from its definition.)
+    raw: RawValue = await client.execute_operation(
+        ToolService.execute_tool.name,
         request,
+        output_type=RawValue,
         schedule_to_close_timeout=policy.CALL_TIMEOUT,
         schedule_to_start_timeout=NEXUS_START_TIMEOUT,
         summary=request.summary(),
     )
+    converter = workflow.payload_converter()
+    # Conversations that were mid-turn when results became verified read them as before.
+    if not workflow.patched(VERIFIED_RESULTS):
+        return converter.from_payload(raw.payload, ToolOutcome)
+    return authentic_outcome(raw.payload, request, route.service, converter)
 
 
 def _arguments(raw: str) -> dict[str, Any]:

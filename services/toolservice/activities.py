@@ -47,7 +47,9 @@ class ToolActivities:
             result = await tool.run(call.arguments_json)
         except ToolInputError as exc:
             raise ApplicationError(str(exc), type=TOOL_INPUT_ERROR, non_retryable=True) from None
-        return ToolOutcome(tool=call.tool, team=self.team, result=cap_result(result))
+        return ToolOutcome(
+            tool=call.tool, team=self.team, result=cap_result(result), call=call.idempotency_key
+        )
 
 
 def cap_result(result: dict[str, Any]) -> dict[str, Any]:

@@ -24,8 +24,8 @@ from fastmcp.server.dependencies import fastmcp_request_ctx, get_access_token
 from fastmcp.tools.base import Tool, ToolResult
 from mcp.types import TextContent
 from temporalio.client import Client, WorkflowFailureError
-from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.common import RawValue, WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 
 from services import __version__, limits, temporal, topology
 from services.errors import IdentityError
@@ -34,11 +34,12 @@ from services.identity import delegation, users
 from services.identity.headers import ClientIdentity, call_token
 from services.identity.keys import local_key_set, signing_key
 from services.identity.tokens import mint, verify
+from services.payloads import with_cipher
 from services.teams import SCOPES, get_tool, tools_of
 from services.tools import ToolInputError
 from services.toolservice import access, policy
-from services.toolservice.contract import IDEMPOTENCY_META, SCOPE_META, ToolCall, ToolOutcome
-from services.toolservice.workflows import ToolWorkflow
+from services.toolservice.contract import IDEMPOTENCY_META, SCOPE_META, ToolCall, authentic_outcome
+from services.toolservice.workflows import TOOL_WORKFLOW
 
 logger = logging.getLogger("dagent.mcp")
 
@@ -85,7 +86,13 @@ class WorkflowTool(Tool):
             raise _failed(str(exc)) from None
         client: Client = self.client
         key = _idempotency_key()
-        call = ToolCall(tool=self.name, arguments_json=json.dumps(arguments), idempotency_key=key)
+        # A call without a key of the caller's gets one of its own: the result is checked
+        # against it (never another call's result).
+        call = ToolCall(
+            tool=self.name,
+            arguments_json=json.dumps(arguments),
+            idempotency_key=key or f"mcp-{uuid.uuid4().hex}",
+        )
         try:
             token = _bearer() if self.http else _stdio_token(self.home, self.team)
             principal = access.decide(self.home, self.team, call, token, record_allow=False)
@@ -97,14 +104,15 @@ class WorkflowTool(Tool):
         # attempt, running or finished, and answers with its result: the tool runs once.
         # The key with anything else is refused (Stripe's rule): never another's result.
         workflow_id = (
-            f"{self.team}-mcp-tool-{_digest(key)}" if key else f"{self.team}-mcp-tool-{uuid.uuid4().hex}"
+            f"{self.team}-mcp-tool-{_digest(key)}" if key else f"{self.team}-mcp-tool-{call.idempotency_key}"
         )
         fingerprint = call_fingerprint(principal.user, call)
         try:
             try:
                 handle = await client.start_workflow(
-                    ToolWorkflow.run,
+                    TOOL_WORKFLOW,
                     call,
+                    result_type=RawValue,
                     id=workflow_id,
                     task_queue=topology.TEAMS[self.team].task_queue,
                     execution_timeout=policy.CALL_TIMEOUT,
@@ -115,14 +123,19 @@ class WorkflowTool(Tool):
                     static_summary=call.summary(),
                 )
             except WorkflowAlreadyStartedError:
-                handle = client.get_workflow_handle(workflow_id, result_type=ToolOutcome)
+                handle = client.get_workflow_handle(workflow_id, result_type=RawValue)
                 first = (await (await handle.describe()).memo()).get(CALL_MEMO)
                 if first != fingerprint:
                     raise _failed(
                         "This idempotency key was already used for another call; "
                         "use a new key for a new call."
                     ) from None
-            outcome: ToolOutcome = await handle.result()
+            raw: RawValue = await handle.result()
+            # Read raw, to see what the payload codec found: a worker on the team's queue
+            # that lacks the stack's key must not get its answer to the caller.
+            outcome = authentic_outcome(raw.payload, call, self.team, client.data_converter.payload_converter)
+        except ApplicationError as exc:
+            raise _failed(exc.message) from None
         except WorkflowFailureError as exc:
             raise _failed(root_message(exc)) from None
         except RuntimeError as exc:  # Temporal unreachable
@@ -204,10 +217,11 @@ async def serve(
     home: Path,
     client: Client | None = None,
     address: str | None = None,
+    encrypt: bool = True,
 ) -> None:
     team = topology.TEAMS[team_name]
     if client is None:
-        client = await connect(team_name, address)
+        client = await connect(team_name, home, encrypt, address)
     if transport == "stdio":
         await build_server(team, client, home, http=False).run_stdio_async(show_banner=False)
         return
@@ -221,7 +235,13 @@ async def serve(
     )
 
 
-async def connect(team_name: str, address: str | None = None) -> Client:
-    """The MCP server's client: it starts tool workflows with the caller's token in their header."""
+async def connect(team_name: str, home: Path, encrypt: bool = True, address: str | None = None) -> Client:
+    """The MCP server's client: it starts tool workflows with the caller's token in their
+    header, and reads their results through the stack's payload codec."""
     namespace = topology.TEAMS[team_name].namespace
-    return await temporal.connect(namespace, address=address, interceptors=[ClientIdentity(call_token.get)])
+    return await temporal.connect(
+        namespace,
+        address=address,
+        interceptors=[ClientIdentity(call_token.get)],
+        data_converter=with_cipher(temporal.DATA_CONVERTER, home, encrypt),
+    )
