@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from durable_agents_cli import console
-from durable_agents_cli.commands import agent, audit, chat, serve, stack, users
+from durable_agents_cli.commands import agent, audit, chat, history, keys, serve, stack, users
 from durable_agents_cli.stack.private import private_umask
 from services import __version__
 from services.errors import DagentError
@@ -73,6 +73,8 @@ chat.register(app)
 serve.register(app)
 users.register(app)
 audit.register(app)
+history.register(app)
+keys.register(app)
 
 
 def main() -> None:

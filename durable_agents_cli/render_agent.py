@@ -11,7 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 if TYPE_CHECKING:  # types only: importing them pulls in the Temporal SDK (~0.3 s per command)
-    from services.conversation import CircuitStatus, Reply, ToolCallRecord, ToolCatalogResult
+    from services.conversation import CircuitStatus, Reply, ToolCallRecord, ToolCatalogResult, TranscriptEntry
 
 
 def tool_line(call: ToolCallRecord) -> Text:
@@ -46,6 +46,21 @@ def answer(reply: Reply, elapsed: float) -> RenderableType:
     for call in reply.tool_calls:
         parts.append(tool_line(call))
     parts.append(Text(_footer(reply, elapsed), style="dim"))
+    return Group(*parts)
+
+
+def transcript(entries: list[TranscriptEntry]) -> RenderableType:
+    """A session's messages and replies, as `/history` and `dagent history` show them."""
+    if not entries:
+        return Text("(no messages yet in this session)", style="dim")
+    parts: list[RenderableType] = []
+    for entry in entries:
+        parts.append(Text("you: " + entry.question, style="bold cyan"))
+        if entry.reply is None:
+            parts.append(Text("(still being answered)", style="dim"))
+            continue
+        parts.append(Markdown(entry.reply.text))
+        parts.extend(tool_line(call) for call in entry.reply.tool_calls)
     return Group(*parts)
 
 

@@ -4,17 +4,21 @@ against a real stack, answered by the right tool on the right service and transp
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import os
+import random
 import re
 import signal
+import string
+import subprocess
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from temporalio.api.enums.v1 import EventType
-from temporalio.converter import default as default_converter
 
+from durable_agents_cli.stack.components import temporal_binary
 from tests.helpers import NEXUS_TOOLS, Stack, eventually, tool_endpoints
 
 pytestmark = pytest.mark.stack
@@ -133,7 +137,11 @@ async def operation_summaries(stack: Stack, session: str) -> set[str]:
     async for event in client.get_workflow_handle(f"dagent-chat-{session}").fetch_history_events():
         summary = event.user_metadata.summary
         if event.event_type == EventType.EVENT_TYPE_NEXUS_OPERATION_SCHEDULED and summary.data:
-            found.add(default_converter().payload_converter.from_payload(summary, str))
+            # Encrypted as every payload is: the Web UI reads it through dagent's codec endpoint.
+            codec = client.data_converter.payload_codec
+            assert codec is not None
+            [decoded] = await codec.decode([summary])
+            found.add(client.data_converter.payload_converter.from_payload(decoded, str))
     return found
 
 
@@ -224,3 +232,46 @@ def test_tools_list_marks_a_silent_service_unavailable(running_stack: Stack) -> 
 
 
 # A service that is down and comes back (the circuit breaker): tests/test_faults.py.
+
+
+def test_the_database_and_grpc_readers_see_only_ciphertext(running_stack: Stack) -> None:
+    """What a user typed, and what the tools answered, are sealed before they leave the
+    process: not in temporal.db, not in a history read over gRPC; the owner reads them."""
+    # Letters only: the offline model would read digits as arithmetic to do.
+    secret = "hunter" + "".join(random.choices(string.ascii_lowercase, k=12))
+    answer = ask(running_stack, f"My password is {secret}. What is the stock price of TSLA?")
+    assert "price" in answer["tool_calls"][0]["result"], answer
+    session = answer["session"]
+    database = running_stack.home / "data"
+    for path in database.glob("temporal.db*"):
+        content = path.read_bytes()
+        assert secret.encode() not in content, path.name
+        assert b"sample data (deterministic" not in content, path.name
+    shown = subprocess.run(
+        [str(temporal_binary()), "workflow", "show", "--workflow-id", f"dagent-chat-{session}",
+         "--address", f"127.0.0.1:{running_stack.temporal_port}", "--output", "json"],
+        capture_output=True, text=True, check=True, timeout=30,
+    )  # fmt: skip
+    assert base64.b64encode(b"binary/encrypted").decode() in shown.stdout
+    assert secret not in shown.stdout
+    # Its owner reads it through dagent, decrypted.
+    history = running_stack.run("history", session, "--json", check=True)
+    [entry] = json.loads(history.stdout)
+    assert secret in entry["question"]
+    assert entry["reply"]["tool_calls"][0]["tool"] == "stock_price"
+    assert secret in running_stack.run("history", session, check=True).stdout
+
+
+def test_rotated_keys_keep_older_sessions_readable(running_stack: Stack) -> None:
+    before = ask(running_stack, "What is 6 * 7?")
+    listed = json.loads(running_stack.run("keys", "list", "--json", check=True).stdout)
+    rotated = running_stack.run("keys", "rotate", check=True)
+    after = json.loads(running_stack.run("keys", "list", "--json", check=True).stdout)
+    assert after["current"] in rotated.stdout
+    assert after["current"] != listed["current"]
+    assert set(after["keys"]) == {*listed["keys"], after["current"]}
+    # The running workers seal with the new key at once; the older session still reads.
+    follow_up = ask(running_stack, "and what is 7 * 8?", "--session", before["session"])
+    assert "56" in follow_up["answer"]
+    history = json.loads(running_stack.run("history", before["session"], "--json", check=True).stdout)
+    assert [entry["question"] for entry in history] == ["What is 6 * 7?", "and what is 7 * 8?"]

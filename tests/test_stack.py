@@ -29,7 +29,7 @@ def ping(stack: Stack, worker: str, workflow_id: str | None = None) -> health.Pi
     placement = topology.WORKERS[worker]
 
     async def go() -> health.PingResult:
-        client = await Client.connect(f"127.0.0.1:{stack.temporal_port}", namespace=placement.namespace)
+        client = await stack.client(placement.namespace)
         return await client.execute_workflow(
             health.PingWorkflow.run,
             health.PingInput(),

@@ -10,7 +10,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 from rich.console import Console
-from rich.markdown import Markdown
 from rich.status import Status
 from rich.text import Text
 
@@ -113,17 +112,7 @@ class TerminalView:
         self.console.print(Text("/help for commands · Ctrl-D or /exit to leave", style="dim"))
 
     def history(self, entries: list[TranscriptEntry]) -> None:
-        if not entries:
-            self.console.print(Text("(no messages yet in this session)", style="dim"))
-            return
-        for entry in entries:
-            self.console.print(Text("you: " + entry.question, style="bold cyan"))
-            if entry.reply is None:
-                self.console.print(Text("(still being answered)", style="dim"))
-                continue
-            self.console.print(Markdown(entry.reply.text))
-            for call in entry.reply.tool_calls:
-                self.console.print(render_agent.tool_line(call))
+        self.console.print(render_agent.transcript(entries))
 
     def progress(self, progress: Progress) -> None:
         if not self.interactive:
