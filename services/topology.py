@@ -21,6 +21,16 @@ ORCHESTRATOR_TASK_QUEUE = "orchestrator-task-queue"
 LOOPBACK = "127.0.0.1"
 DEFAULT_TEMPORAL_PORT = 7233
 DEFAULT_UI_PORT = 8233
+# Ports every browser refuses to connect to (the Fetch standard's "bad ports", those a
+# user may bind). The dev server's own HTTP listeners (its Web UI behind dagent's guard,
+# its HTTP API, its metrics) go on these, so no web page can reach them, even through
+# DNS rebinding; only dagent's guarded Web UI port is open to the browser.
+BROWSER_REFUSED_PORTS = (1719, 1720, 1723, 2049, 3659, 4045, 4190, 5060, 5061, 6000, 6566,
+                         6665, 6666, 6667, 6668, 6669, 6679, 6697, 10080)  # fmt: skip
+# The dev server's listeners placed on them.
+INTERNAL_LISTENERS = ("ui", "http", "metrics")
+# Where the guarded Web UI serves the decode-only codec endpoint.
+CODEC_PATH = "/dagent-codec"
 
 Pattern = Literal["nexus", "agents-nexus", "mcp"]
 PATTERNS: tuple[Pattern, ...] = get_args(Pattern)

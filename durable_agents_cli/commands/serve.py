@@ -100,6 +100,23 @@ def mcp_serve(
     )
 
 
+def web(
+    upstream_port: Annotated[
+        int, typer.Option(metavar="PORT", help="Port of the dev server's own Web UI, behind the guard.")
+    ],
+    port: Annotated[
+        int | None, typer.Option(metavar="PORT", help="Port to serve on; default DAGENT_UI_PORT.")
+    ] = None,
+) -> None:
+    """Serve the Temporal Web UI behind dagent's Host/Origin guard, with a decode-only
+    codec endpoint, in the foreground (what `dagent up` spawns)."""
+    settings = load_settings()
+    _configure_logging(settings.log_level)
+    from services.webui import serve
+
+    asyncio.run(serve(port or settings.ui_port, upstream_port, settings.home, settings.encrypt))
+
+
 def register(app: typer.Typer) -> None:
     app.command(
         epilog=console.examples(
@@ -114,3 +131,4 @@ def register(app: typer.Typer) -> None:
         ),
     )(mcp_serve)
     app.add_typer(mcp, name="mcp")
+    app.command(epilog=console.examples("dagent web --upstream-port 6666"))(web)

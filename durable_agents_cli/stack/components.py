@@ -22,7 +22,12 @@ from services.settings import SUPERVISOR_PID_ENV
 # step, so let the transfer queue be read as fast as work arrives.
 DEV_SERVER_DYNAMIC_CONFIG = {
     "history.transferProcessorMaxPollRPS": 10000,
+    # The HTTP API off: dagent speaks gRPC only, and no request names this host (each
+    # gets 403), so nothing can drive the server over plain HTTP.
+    "frontend.httpAllowedHosts": ["http-api-off.invalid"],
 }
+# The component that serves the Web UI behind dagent's guard.
+WEB = "web"
 
 
 class Probe(Enum):
@@ -75,6 +80,18 @@ def components_for(config: StackConfig, paths: StackPaths) -> list[ComponentSpec
     specs: list[ComponentSpec] = []
     if config.embedded:
         specs.append(_temporal_spec(config, paths))
+        specs.append(
+            ComponentSpec(
+                name=WEB,
+                argv=_dagent(
+                    "web", "--port", str(config.ui_port), "--upstream-port", str(config.internal_ports["ui"])
+                ),
+                probe=Probe.TCP,
+                address=f"http://{topology.LOOPBACK}:{config.ui_port}",
+                env=child_env,
+                port=config.ui_port,
+            )
+        )
     for name, placement in topology.WORKERS.items():
         env = dict(child_env)
         if name == topology.ORCHESTRATOR:
@@ -116,13 +133,19 @@ def _temporal_spec(config: StackConfig, paths: StackPaths) -> ComponentSpec:
         "start-dev",
         "--ip", topology.LOOPBACK,
         "--port", str(config.temporal_port),
-        "--ui-port", str(config.ui_port),
+        # Its HTTP listeners on ports browsers refuse: the user reaches the UI through
+        # dagent's guard (`web`), and no web page reaches any of them.
+        "--ui-port", str(config.internal_ports["ui"]),
+        "--http-port", str(config.internal_ports["http"]),
+        "--metrics-port", str(config.internal_ports["metrics"]),
         "--db-filename", str(paths.database),
         "--log-level", "warn",
         "--ui-disable-news-fetch",
     ]  # fmt: skip
     for team in topology.TEAMS.values():
         argv += ["--namespace", team.namespace]
+    if config.encrypt:  # the UI decodes through the guard's decode-only endpoint
+        argv += ["--ui-codec-endpoint", f"http://{topology.LOOPBACK}:{config.ui_port}{topology.CODEC_PATH}"]
     for key, value in DEV_SERVER_DYNAMIC_CONFIG.items():
         argv += ["--dynamic-config-value", f"{key}={json.dumps(value)}"]
     return ComponentSpec(

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import psutil
 
 from durable_agents_cli.stack import private
-from durable_agents_cli.stack.components import NEVER_INHERITED, components_for
+from durable_agents_cli.stack.components import NEVER_INHERITED, WEB, components_for
 from durable_agents_cli.stack.paths import StackPaths
 from durable_agents_cli.stack.processes import (
     create_time,
@@ -123,6 +123,7 @@ def _up(paths: StackPaths, config: StackConfig, progress: Progress | None) -> Up
         # A supervisor whose state is lost or damaged cannot be told what to change:
         # it is replaced (found by its lock), or a second one would find the lock held.
         down(paths)
+    config = _placed(config, running.config if running is not None else read_config(paths))
     if running is not None and running.phase == "ready" and running.config.same_stack(config):
         return UpResult(running, already_up=True)
     _check_ports(config, paths, running)
@@ -174,6 +175,28 @@ def _supervisor_lacks_model_environment(supervisor: int, config: StackConfig) ->
     return environment_digest(config.model, environ) != config.model_environment
 
 
+def _placed(config: StackConfig, earlier: StackConfig | None) -> StackConfig:
+    """`config` with a browser-refused port for each of the dev server's own HTTP
+    listeners: the ones `earlier` chose while they are still its or free, else the
+    first free ones."""
+    if not config.embedded:
+        return config
+    listeners = topology.INTERNAL_LISTENERS
+    taken = {config.temporal_port, config.ui_port, *config.mcp_ports.values()}
+    if earlier is not None and set(earlier.internal_ports) == set(listeners):
+        ports = earlier.internal_ports
+        ours = earlier.embedded and earlier.temporal_port == config.temporal_port
+        if not taken & set(ports.values()) and (ours or all(port_is_free(p) for p in ports.values())):
+            return config.model_copy(update={"internal_ports": ports})
+    free = [port for port in topology.BROWSER_REFUSED_PORTS if port not in taken and port_is_free(port)]
+    if len(free) < len(listeners):
+        raise ConfigError(
+            "The dev server's Web UI, HTTP API and metrics need free ports among those browsers "
+            f"refuse ({', '.join(map(str, topology.BROWSER_REFUSED_PORTS))}); free some of them."
+        )
+    return config.model_copy(update={"internal_ports": dict(zip(listeners, free, strict=False))})
+
+
 def _check_ports(config: StackConfig, paths: StackPaths, running: StackState | None) -> None:
     """Refuse two components on one port, or a port something else listens on."""
     needed = _ports_needed(config, paths, None)
@@ -194,15 +217,18 @@ def _ports_needed(
 ) -> list[tuple[int, str]]:
     """Ports that components about to start will bind, with what they are for."""
     current = {c.name for c in running.components if c.state == "running"} if running else set()
-    unchanged = running is not None and running.config.model_dump(
-        include={"temporal_port", "ui_port", "external_address"}
-    ) == config.model_dump(include={"temporal_port", "ui_port", "external_address"})
+    placement = {"temporal_port", "ui_port", "internal_ports", "external_address"}
+    unchanged = running is not None and running.config.model_dump(include=placement) == config.model_dump(
+        include=placement
+    )
     needed: list[tuple[int, str]] = []
     for spec in components_for(config, paths):
-        if spec.name in current and (spec.name != "temporal" or unchanged):
+        if spec.name in current and (spec.name not in ("temporal", WEB) or unchanged):
             continue
         if spec.name == "temporal":
             needed.append((config.temporal_port, "Temporal gRPC, --temporal-port / DAGENT_TEMPORAL_PORT"))
+            needed.extend((port, f"the dev server's {name}") for name, port in config.internal_ports.items())
+        elif spec.name == WEB:
             needed.append((config.ui_port, "Temporal Web UI, --ui-port / DAGENT_UI_PORT"))
         elif spec.port is not None:
             team = next(t for t in topology.TEAMS.values() if t.mcp_component == spec.name)

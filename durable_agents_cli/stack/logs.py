@@ -13,6 +13,7 @@ from services.errors import ConfigError
 COMPONENTS = (
     "supervisor",
     "temporal",
+    "web",
     *topology.WORKERS,
     *(team.mcp_component for team in topology.TEAMS.values()),
 )

@@ -35,6 +35,9 @@ class StackConfig(BaseModel):
     # A digest of the model provider's environment variables (never their values):
     # the processes must start again to see a key set or changed since.
     model_environment: str = ""
+    # The dev server's own HTTP listeners (topology.INTERNAL_LISTENERS), each on a port
+    # browsers refuse: chosen once per home, so a second `up` finds the same.
+    internal_ports: dict[str, int] = {}
     # Payloads encrypted with the stack's keys (`up --no-encrypt` turns it off).
     encrypt: bool = True
     # Bumped by every `up`, so it can tell its own request's outcome apart.

@@ -1,0 +1,128 @@
+"""Every port a real stack listens on, found from its processes (not from a list of what
+dagent means to open), attacked as a web page in the user's browser would: a
+DNS-rebinding request (a foreign Host) and a cross-site simple POST (a foreign Origin,
+text/plain). Each is refused, or is on a port no browser connects to."""
+
+from __future__ import annotations
+
+import base64
+import json
+import socket
+import subprocess
+from collections.abc import Iterator
+
+import httpx
+import psutil
+import pytest
+
+from durable_agents_cli.stack.components import temporal_binary
+from tests.helpers import Stack
+
+pytestmark = pytest.mark.stack
+
+# The Fetch standard's "bad ports" (https://fetch.spec.whatwg.org/#port-blocking): every
+# browser refuses to connect to them, so a page cannot reach what listens there.
+FETCH_BAD_PORTS = frozenset({
+    1, 7, 9, 11, 13, 15, 17, 19, 20, 21, 22, 23, 25, 37, 42, 43, 53, 69, 77, 79, 87, 95, 101, 102,
+    103, 104, 109, 110, 111, 113, 115, 117, 119, 123, 135, 137, 139, 143, 161, 179, 389, 427, 465,
+    512, 513, 514, 515, 526, 530, 531, 532, 540, 548, 554, 556, 563, 587, 601, 636, 989, 990, 993,
+    995, 1719, 1720, 1723, 2049, 3659, 4045, 4190, 5060, 5061, 6000, 6566, 6665, 6666, 6667, 6668,
+    6669, 6679, 6697, 10080,
+})  # fmt: skip
+EVIL = "evil.example"
+
+
+@pytest.fixture(scope="module")
+def mcp_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """The pattern that opens the most: Temporal, the guarded UI, workers, MCP servers."""
+    with Stack(home=tmp_path_factory.mktemp("surfaces") / "home", pattern="mcp").up() as stack:
+        yield stack
+
+
+def listening_ports(stack: Stack) -> dict[int, str]:
+    """port -> the name of the stack's process that listens there."""
+    found = {}
+    for process in stack.processes():
+        try:
+            for connection in process.net_connections(kind="inet"):
+                if connection.status == psutil.CONN_LISTEN:
+                    found[connection.laddr.port] = process.name()
+        except psutil.Error:
+            continue
+    return found
+
+
+def attempt(port: int, method: str, headers: dict[str, str], content: str | None = None) -> int | None:
+    """The HTTP status a browser-like request gets, or None when the port does not speak
+    HTTP/1.1 (gRPC: HTTP/2 only) and nothing could be done through it."""
+    try:
+        response = httpx.request(
+            method, f"http://127.0.0.1:{port}/api/v1/namespaces", headers=headers, content=content, timeout=5
+        )
+    except httpx.HTTPError:
+        return None
+    return response.status_code
+
+
+def test_no_port_obeys_a_rebinding_page_or_a_cross_site_post(mcp_stack: Stack) -> None:
+    ports = listening_ports(mcp_stack)
+    assert mcp_stack.ui_port in ports
+    assert {mcp_stack.it_mcp_port, mcp_stack.finance_mcp_port, mcp_stack.temporal_port} <= set(ports)
+    for address in {c.laddr.ip for p in mcp_stack.processes() for c in p.net_connections("inet")}:
+        assert address in ("127.0.0.1", "::1"), f"something listens on {address}"
+    answered = {}
+    for port, owner in ports.items():
+        rebinding = attempt(port, "GET", {"Host": f"{EVIL}:{port}"})
+        cross_site = attempt(
+            port,
+            "POST",
+            {"Host": f"127.0.0.1:{port}", "Origin": f"http://{EVIL}", "Content-Type": "text/plain"},
+            '{"workflowId": "planted"}',
+        )
+        for status in (rebinding, cross_site):
+            if status is not None and status < 400:
+                answered[port] = owner
+    # What answers anyway is the dev server's own UI and metrics, on ports no browser opens.
+    assert set(answered) <= FETCH_BAD_PORTS, {p: o for p, o in answered.items() if p not in FETCH_BAD_PORTS}
+
+
+def test_the_guarded_ui_serves_its_user_and_decodes_for_them_only(mcp_stack: Stack) -> None:
+    ui = f"http://127.0.0.1:{mcp_stack.ui_port}"
+    assert httpx.get(ui, timeout=10).status_code == 200
+    assert httpx.get(ui, headers={"Host": f"{EVIL}:{mcp_stack.ui_port}"}, timeout=10).status_code == 421
+    settings = httpx.get(f"{ui}/api/v1/settings", timeout=10).json()
+    codec = settings["Codec"]["Endpoint"]
+    assert codec.startswith(ui)
+
+    # A payload of a real conversation, as the UI reads it from the history.
+    session = json.loads(mcp_stack.run("ask", "What is 3 * 4?", "--json", check=True).stdout)["session"]
+    shown = subprocess.run(
+        [str(temporal_binary()), "workflow", "show", "--workflow-id", f"dagent-chat-{session}",
+         "--address", f"127.0.0.1:{mcp_stack.temporal_port}", "--output", "json"],
+        capture_output=True, text=True, check=True, timeout=30,
+    )  # fmt: skip
+    events = json.loads(shown.stdout)["events"]
+    accepted = next(e for e in events if "workflowExecutionUpdateAcceptedEventAttributes" in e)
+    payloads = accepted["workflowExecutionUpdateAcceptedEventAttributes"]["acceptedRequest"]["input"]["args"]
+    assert "What is 3 * 4?" not in json.dumps(payloads)
+    body = {"payloads": payloads["payloads"]}
+    decoded = httpx.post(f"{codec}/decode", json=body, headers={"Origin": ui, "X-Namespace": "default"})
+    assert decoded.status_code == 200
+    text = base64.b64decode(decoded.json()["payloads"][0]["data"]).decode()
+    assert "What is 3 * 4?" in text
+    assert httpx.post(f"{codec}/decode", json=body, headers={"Origin": f"http://{EVIL}"}).status_code == 403
+    # Encoding is never offered: it would let anyone forge payloads the workers trust.
+    assert httpx.post(f"{codec}/encode", json=body, headers={"Origin": ui}).status_code == 404
+
+
+def test_the_dev_servers_http_api_is_off(mcp_stack: Stack) -> None:
+    """dagent speaks gRPC only; the HTTP API refuses every request, its own host's too."""
+    stack_config = json.loads((mcp_stack.home / "run" / "stack.json").read_text())
+    port = stack_config["internal_ports"]["http"]
+    assert port in FETCH_BAD_PORTS
+    with socket.create_connection(("127.0.0.1", port), timeout=5):
+        pass  # it listens (the dev server cannot be told not to) ...
+    for host in (f"127.0.0.1:{port}", f"localhost:{port}", EVIL):
+        assert (
+            httpx.get(f"http://127.0.0.1:{port}/api/v1/namespaces", headers={"Host": host}).status_code == 403
+        )
