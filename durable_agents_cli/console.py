@@ -36,6 +36,9 @@ COMMANDS = (
     "mcp",
     "users",
     "audit",
+    "history",
+    "keys",
+    "web",
     "version",
 )
 # Not inside a path or a word, and not already after `uv run `.

@@ -16,6 +16,7 @@ def config(**changes: object) -> StackConfig:
         temporal_port=7233,
         ui_port=8233,
         mcp_ports={"it": 8002, "finance": 8001},
+        internal_ports={"ui": 6666, "http": 6667, "metrics": 6668},
     )
     return base.model_copy(update=changes)
 
@@ -28,10 +29,11 @@ def names(cfg: StackConfig) -> list[str]:
 
 
 def test_each_pattern_runs_its_components() -> None:
-    assert names(config()) == ["temporal", "orchestrator", "it", "finance"]
-    assert names(config(pattern="agents-nexus")) == ["temporal", "orchestrator", "it", "finance"]
+    assert names(config()) == ["temporal", "web", "orchestrator", "it", "finance"]
+    assert names(config(pattern="agents-nexus")) == ["temporal", "web", "orchestrator", "it", "finance"]
     assert names(config(pattern="mcp")) == [
         "temporal",
+        "web",
         "orchestrator",
         "it",
         "finance",
@@ -41,7 +43,9 @@ def test_each_pattern_runs_its_components() -> None:
 
 
 def test_external_temporal_is_not_started() -> None:
-    assert "temporal" not in names(config(external_address="temporal.example:7233"))
+    started = names(config(external_address="temporal.example:7233"))
+    assert "temporal" not in started
+    assert "web" not in started
 
 
 def test_dev_server_is_local_persistent_and_tuned() -> None:
@@ -49,7 +53,15 @@ def test_dev_server_is_local_persistent_and_tuned() -> None:
     argv = " ".join(temporal.argv)
     assert "--ip 127.0.0.1" in argv
     assert "--port 7300" in argv
-    assert "--ui-port 8300" in argv
+    # Its own HTTP listeners on ports browsers refuse; the user's UI port is the guard's.
+    assert "--ui-port 6666" in argv
+    assert "--http-port 6667" in argv
+    assert "--metrics-port 6668" in argv
+    assert "--ui-codec-endpoint http://127.0.0.1:8300/dagent-codec" in argv
+    assert 'frontend.httpAllowedHosts=["http-api-off.invalid"]' in argv
+    web = components_for(config(temporal_port=7300, ui_port=8300), PATHS)[1]
+    assert web.port == 8300
+    assert web.argv[-4:] == ("--port", "8300", "--upstream-port", "6666")
     assert f"--db-filename {PATHS.database}" in argv
     assert "--namespace it-namespace" in argv
     assert "--namespace finance-namespace" in argv

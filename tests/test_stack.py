@@ -57,7 +57,7 @@ def test_up_status_restart_down_and_persistence(stack: Stack) -> None:
         "reachable": True,
         "ui": f"http://127.0.0.1:{stack.ui_port}",
     }
-    assert [c["name"] for c in status["components"]] == ["temporal", "orchestrator", "it", "finance"]
+    assert [c["name"] for c in status["components"]] == ["temporal", "web", "orchestrator", "it", "finance"]
     for component in status["components"]:
         assert {"name", "pid", "state", "restarts", "address"} <= component.keys()
         assert component["state"] == "running"
@@ -196,15 +196,21 @@ def test_swap_to_mcp_and_back(stack: Stack) -> None:
     before = {c["name"]: c["pid"] for c in stack.status()["components"]}
     stack.run("up", "--pattern", "mcp", check=True)
     after = {c["name"]: c for c in stack.status()["components"]}
-    assert set(after) == {"temporal", "orchestrator", "it", "finance", "it-mcp", "finance-mcp"}
+    assert set(after) == {"temporal", "web", "orchestrator", "it", "finance", "it-mcp", "finance-mcp"}
     assert all(c["state"] == "running" for c in after.values())
-    for kept in ("temporal", "it", "finance"):
+    for kept in ("temporal", "web", "it", "finance"):
         assert after[kept]["pid"] == before[kept]
     assert after["orchestrator"]["pid"] != before["orchestrator"]
     signing_key = (stack.home / "auth" / "signing-key.pem").stat()
     assert signing_key.st_mode & 0o077 == 0  # readable by its owner only
     stack.run("up", "--pattern", "nexus", check=True)
-    assert {c["name"] for c in stack.status()["components"]} == {"temporal", "orchestrator", "it", "finance"}
+    assert {c["name"] for c in stack.status()["components"]} == {
+        "temporal",
+        "web",
+        "orchestrator",
+        "it",
+        "finance",
+    }
     assert port_is_free(stack.it_mcp_port)
     assert port_is_free(stack.finance_mcp_port)
 

@@ -32,6 +32,7 @@ from services.errors import IdentityError
 from services.identity import delegation
 from services.identity.headers import call_token
 from services.identity.tokens import Principal
+from services.tools import labelled, parse_result
 from services.toolservice.contract import IDEMPOTENCY_META
 
 logger = logging.getLogger("dagent.mcp_client")
@@ -117,7 +118,7 @@ class TeamMcpServer(MCPServerStreamableHttp):
         if grant is not None:
             self.auth.grants[key] = grant
         try:
-            return await super().call_tool(tool_name, arguments, meta)
+            return _labelled(await super().call_tool(tool_name, arguments, meta), tool_name, self.team)
         except MCPError as exc:
             raise await self._unanswered(exc, "the call") from None
         finally:
@@ -155,3 +156,15 @@ class TeamMcpServer(MCPServerStreamableHttp):
         except httpx.HTTPError:
             return False
         return True
+
+
+def _labelled(result: Any, tool: str, team: str) -> Any:
+    """The server's answer with each text labelled as the other transports label theirs
+    (`services.tools.labelled`): the model reads it as data from this team's tool."""
+    content = [
+        item.model_copy(update={"text": labelled(parse_result(item.text), tool, team, "mcp")})
+        if getattr(item, "type", None) == "text"
+        else item
+        for item in result.content
+    ]
+    return result.model_copy(update={"content": content})

@@ -27,7 +27,7 @@ with workflow.unsafe.imports_passed_through():
         DelegationRequest,
     )
     from services.orchestrator.memory import for_the_model
-    from services.tools import unknown_tool
+    from services.tools import labelled, unknown_tool
     from services.toolservice import policy
     from services.toolservice.contract import (
         VERIFIED_RESULTS,
@@ -112,7 +112,7 @@ class ToolCaller:
             # off the wire, and every pattern must send the same shape.
             ok=True,
         )
-        return record, for_the_model(json.dumps(outcome.result))
+        return record, for_the_model(labelled(outcome.result, name, route.service, route.transport))
 
     async def _delegate(self, route: ToolRoute, request: ToolCall) -> str:
         return await workflow.execute_local_activity_method(
@@ -138,7 +138,7 @@ def _failed(
     record = ToolCallRecord(
         service=service, tool=tool, transport=transport, arguments=arguments, result=result, ok=False
     )
-    return record, json.dumps(result)
+    return record, labelled(result, tool, service, transport)
 
 
 async def _execute(route: ToolRoute, request: ToolCall) -> ToolOutcome:

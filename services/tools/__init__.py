@@ -13,7 +13,7 @@ from services.tools.base import (
     ToolSchema,
     unknown_tool,
 )
-from services.tools.results import is_failure_text, parse_result
+from services.tools.results import is_failure_text, labelled, parse_result
 
 __all__ = [
     "SAMPLE_DATA",
@@ -25,6 +25,7 @@ __all__ = [
     "ToolResult",
     "ToolSchema",
     "is_failure_text",
+    "labelled",
     "parse_result",
     "unknown_tool",
 ]
