@@ -32,6 +32,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from temporalio.api.common.v1 import Payloads
 
 from services import topology
+from services.http_limits import uvicorn_limits
 from services.payloads import PayloadCipher, marks
 
 logger = logging.getLogger("dagent.web")
@@ -43,8 +44,6 @@ HOP_BY_HOP = frozenset(
     {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
      "transfer-encoding", "upgrade"}
 )  # fmt: skip
-# Few connections at once: one user's browser.
-MAX_CONNECTIONS = 64
 
 
 def own_hosts(port: int) -> frozenset[str]:
@@ -172,9 +171,7 @@ async def serve(port: int, upstream_port: int, home: Path, encrypt: bool) -> Non
         host=topology.LOOPBACK,
         port=port,
         log_level="warning",
-        limit_concurrency=MAX_CONNECTIONS,
-        timeout_keep_alive=5,
-        server_header=False,
+        **uvicorn_limits(),
     )
     server: Any = uvicorn.Server(config)
     logger.info("Web UI on http://%s:%d (the dev server's at %d)", topology.LOOPBACK, port, upstream_port)

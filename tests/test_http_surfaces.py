@@ -6,6 +6,7 @@ text/plain). Each is refused, or is on a port no browser connects to."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import socket
 import subprocess
@@ -16,6 +17,7 @@ import psutil
 import pytest
 
 from durable_agents_cli.stack.components import temporal_binary
+from services.http_limits import HEADER_TIMEOUT
 from tests.helpers import Stack
 
 pytestmark = pytest.mark.stack
@@ -126,3 +128,26 @@ def test_the_dev_servers_http_api_is_off(mcp_stack: Stack) -> None:
         assert (
             httpx.get(f"http://127.0.0.1:{port}/api/v1/namespaces", headers={"Host": host}).status_code == 403
         )
+
+
+def test_slow_header_sockets_are_closed_not_kept(mcp_stack: Stack) -> None:
+    """A socket that connects and then sends its headers slowly (or never) is closed by
+    the server, not kept: a few hundred would otherwise lock the user's clients out."""
+    ports = [mcp_stack.ui_port, mcp_stack.it_mcp_port, mcp_stack.finance_mcp_port]
+    sockets = []
+    for port in ports:
+        for _ in range(20):
+            connection = socket.create_connection(("127.0.0.1", port), timeout=5)
+            connection.sendall(f"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n".encode())
+            sockets.append(connection)
+    try:
+        for connection in sockets:
+            # Closed by the server within a few of its header deadlines (a busy machine is slow).
+            connection.settimeout(HEADER_TIMEOUT * 4)
+            with contextlib.suppress(ConnectionResetError):
+                assert connection.recv(1024) == b""
+    finally:
+        for connection in sockets:
+            connection.close()
+    # And the servers still answer their user.
+    assert httpx.get(f"http://127.0.0.1:{mcp_stack.ui_port}", timeout=10).status_code == 200

@@ -67,7 +67,10 @@ async def test_a_compatible_provider_calls_tools_and_answers(
     assert "42" in reply.text
     # The request that carries the tool's result also tells the model it is data.
     messages = provider.sent("What is 6 times 7?")[-1].body["messages"]
-    assert any(m["role"] == "tool" for m in messages)
+    [result] = [json.loads(m["content"]) for m in messages if m["role"] == "tool"]
+    # The result is labelled with where it came from, its data apart.
+    assert result["from"].startswith("the orchestrator service's tool calculator")
+    assert result["data"]["result"] == 42
     system = " ".join(str(m.get("content")) for m in messages if m["role"] == "system")
     assert RESULTS_ARE_DATA in system
 

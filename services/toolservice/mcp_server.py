@@ -17,6 +17,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import fastmcp
 from fastmcp import FastMCP
 from fastmcp.exceptions import ToolError
 from fastmcp.server.auth import AccessToken, TokenVerifier
@@ -30,6 +31,7 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from services import __version__, limits, temporal, topology
 from services.errors import IdentityError
 from services.failures import root_message
+from services.http_limits import uvicorn_limits
 from services.identity import delegation, users
 from services.identity.headers import ClientIdentity, call_token
 from services.identity.keys import local_key_set, signing_key
@@ -42,6 +44,10 @@ from services.toolservice.contract import IDEMPOTENCY_META, SCOPE_META, ToolCall
 from services.toolservice.workflows import TOOL_WORKFLOW
 
 logger = logging.getLogger("dagent.mcp")
+
+# Seconds an MCP session may sit idle before the server ends it. Opening one takes a
+# valid token, so only the user's own clients hold sessions at all.
+SESSION_IDLE_TIMEOUT = 300.0
 
 
 class ServiceTokens(TokenVerifier):
@@ -226,12 +232,16 @@ async def serve(
         await build_server(team, client, home, http=False).run_stdio_async(show_banner=False)
         return
     logger.info("MCP server %s on %s", team.name, topology.mcp_url(port))
+    # A session idle this long ends (the SDK's default is 30 minutes); `run_http_async`
+    # passes no timeout of its own, so the app reads this setting.
+    fastmcp.settings.http_session_idle_timeout = SESSION_IDLE_TIMEOUT
     await build_server(team, client, home, http=True).run_http_async(
         show_banner=False,
         host=topology.LOOPBACK,
         port=port,
         # FastMCP leaves DNS-rebinding protection off unless asked.
         host_origin_protection="auto",
+        uvicorn_config=uvicorn_limits(),
     )
 
 
