@@ -65,3 +65,12 @@ def configure(level: str) -> None:
     handler.addFilter(TemporalContext())
     handler.setFormatter(SafeFormatter(FORMAT))
     logging.basicConfig(level=level, handlers=[handler], force=True)
+
+
+def adopt(*names: str) -> None:
+    """Route loggers that a library set up its own way (FastMCP's Rich handler writes
+    several lines per record, unescaped) through dagent's handler instead."""
+    for name in names:
+        logger = logging.getLogger(name)
+        logger.handlers.clear()
+        logger.propagate = True

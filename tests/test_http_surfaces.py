@@ -5,6 +5,7 @@ text/plain). Each is refused, or is on a port no browser connects to."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import contextlib
 import json
@@ -15,9 +16,13 @@ from collections.abc import Iterator
 import httpx
 import psutil
 import pytest
+from fastmcp import Client as McpClient
+from fastmcp.client.transports import StreamableHttpTransport
 
 from durable_agents_cli.stack.components import temporal_binary
 from services.http_limits import HEADER_TIMEOUT
+from services.identity.users import login_user
+from services.toolservice.contract import IDEMPOTENCY_META
 from tests.helpers import Stack
 
 pytestmark = pytest.mark.stack
@@ -151,3 +156,36 @@ def test_slow_header_sockets_are_closed_not_kept(mcp_stack: Stack) -> None:
             connection.close()
     # And the servers still answer their user.
     assert httpx.get(f"http://127.0.0.1:{mcp_stack.ui_port}", timeout=10).status_code == 200
+
+
+FORGED_TIME = "1999-01-01 00:00:00,000"
+FORGED = f"\n{FORGED_TIME} ERROR dagent.it: FORGED record \x1b[2J\x1b]0;pwned\x07\r\u2028"
+
+
+def test_a_hostile_mcp_request_forges_no_log_line(mcp_stack: Stack) -> None:
+    """An idempotency key, a `_meta` entry and an argument made of line breaks and escape
+    sequences reach the logs as one escaped line each: `dagent logs` shows no record the
+    request made up, and no terminal control."""
+    token = mcp_stack.run("users", "token", login_user(), "--for", "it", check=True).stdout.strip()
+
+    async def hostile() -> None:
+        url = f"http://127.0.0.1:{mcp_stack.it_mcp_port}/mcp"
+        transport = StreamableHttpTransport(url, headers={"Authorization": f"Bearer {token}"})
+        async with McpClient(transport) as mcp:
+            await mcp.call_tool("jira_metrics", {"project": "DEMO" + FORGED}, raise_on_error=False)
+            meta = {IDEMPOTENCY_META: "key" + FORGED, FORGED: FORGED}
+            await mcp.call_tool("jira_metrics", {"project": "DEMO-7"}, meta=meta, raise_on_error=False)
+
+    asyncio.run(hostile())
+    shown = ""
+    for component in ("it", "it-mcp"):
+        shown += mcp_stack.run("logs", component, "--lines", "200", check=True).stdout
+    assert "FORGED record" in shown  # it was logged (the key, by the tool's activity) ...
+    for line in shown.splitlines():
+        assert not line.startswith(FORGED_TIME), line  # ... inside its own record only
+    for control in ("\x1b", "\x07", "\r", "\u2028"):
+        assert control not in shown
+    for log in (mcp_stack.home / "logs").glob("*.log"):
+        text = log.read_text(errors="replace")
+        assert "\x1b" not in text, log.name
+        assert f"\n{FORGED_TIME}" not in text, log.name

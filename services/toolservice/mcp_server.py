@@ -28,7 +28,7 @@ from temporalio.client import Client, WorkflowFailureError
 from temporalio.common import RawValue, WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 
-from services import __version__, limits, temporal, topology
+from services import __version__, limits, logs, temporal, topology
 from services.errors import IdentityError
 from services.failures import root_message
 from services.http_limits import uvicorn_limits
@@ -235,6 +235,7 @@ async def serve(
     # A session idle this long ends (the SDK's default is 30 minutes); `run_http_async`
     # passes no timeout of its own, so the app reads this setting.
     fastmcp.settings.http_session_idle_timeout = SESSION_IDLE_TIMEOUT
+    logs.adopt("fastmcp")
     await build_server(team, client, home, http=True).run_http_async(
         show_banner=False,
         host=topology.LOOPBACK,
