@@ -93,16 +93,28 @@ def run() -> int:
     # Whatever dagent and the processes it starts create is the user's alone.
     private_umask()
     try:
-        app()
+        # Not standalone: a usage error comes back here, to be told in one line too.
+        code = app(standalone_mode=False, prog_name="dagent")
+    except typer.TyperException as exc:  # a usage error (Typer's click's ClickException)
+        if exc.format_message():  # empty: help was asked for by giving nothing, and shown
+            console.error(_usage_line(exc))
+        return exc.exit_code
     except SystemExit as exc:
         return _exit_code(exc.code)
     except DagentError as exc:
         console.error(str(exc))
         return exc.exit_code
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, typer.Abort):
         console.err.print("Interrupted.")
         return 130
-    return 0
+    return code if isinstance(code, int) else 0
+
+
+def _usage_line(error: typer.TyperException) -> str:
+    """What is wrong and where help is, e.g. "Missing argument 'QUESTION'. See 'dagent ask -h'."."""
+    context = getattr(error, "ctx", None)
+    command = context.command_path if context is not None else "dagent"
+    return f"{error.format_message().rstrip('.')}. See '{command} -h'."
 
 
 def _exit_code(code: object) -> int:

@@ -155,3 +155,22 @@ def test_hints_know_every_command() -> None:
     group = typer.main.get_command(app)
     assert isinstance(group, typer.core.TyperGroup)
     assert set(console.COMMANDS) == set(group.commands)
+
+
+@pytest.mark.parametrize(
+    ("args", "problem", "help_of"),
+    [
+        (("ask",), "Missing argument 'QUESTION'.", "dagent ask"),
+        (("up", "--bogus"), "No such option: --bogus.", "dagent up"),
+        (("nosuch",), "No such command 'nosuch'.", "dagent"),
+        (("up", "--pattern", "grpc"), "is not one of 'nexus', 'agents-nexus', 'mcp'.", "dagent up"),
+    ],
+)
+def test_a_usage_error_is_one_line(stack: Stack, args: tuple[str, ...], problem: str, help_of: str) -> None:
+    result = stack.run(*args)
+    assert result.returncode == 2
+    [line] = result.stderr.splitlines()
+    assert line.startswith("Error: ")
+    assert problem in line
+    # Where help is (as `uv run dagent ...` where dagent is not on PATH).
+    assert line.endswith(f"{help_of} -h'.")

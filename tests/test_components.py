@@ -109,3 +109,11 @@ def test_a_team_missing_from_the_stack_file_gets_its_default_port() -> None:
     read = StackConfig.model_validate({**config().model_dump(), "mcp_ports": {"it": 9002}})
     assert read.mcp_ports == {"it": 9002, "finance": 8001}
     assert "finance-mcp" in names(read.model_copy(update={"pattern": "mcp"}))
+
+
+def test_an_unencrypted_stack_tells_every_child_and_offers_the_ui_no_codec() -> None:
+    specs = components_for(config(encrypt=False), PATHS)
+    assert all(spec.env.get("DAGENT_ENCRYPT") == "false" for spec in specs if spec.name != "temporal")
+    assert "--ui-codec-endpoint" not in specs[0].argv
+    encrypted = components_for(config(), PATHS)
+    assert all(spec.env.get("DAGENT_ENCRYPT") == "true" for spec in encrypted if spec.name != "temporal")
