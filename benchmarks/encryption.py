@@ -26,7 +26,7 @@ from services import bootstrap, temporal, topology  # noqa: E402
 from services.identity.acting import Acting  # noqa: E402
 from services.identity.headers import ClientIdentity  # noqa: E402
 from services.identity.keys import ensure_local_keys  # noqa: E402
-from services.payloads import with_cipher  # noqa: E402
+from services.payloads import keyring  # noqa: E402
 from services.settings import DagentSettings  # noqa: E402
 
 
@@ -34,6 +34,7 @@ async def measure(rounds: int, turns: int, pattern: str) -> dict[str, list[float
     with tempfile.TemporaryDirectory() as tmp, dev_server(Path(tmp)) as address:
         home = Path(tmp) / "home"
         ensure_local_keys(home)
+        keyring.ensure(home)  # what `dagent up` makes
         samples: dict[str, list[float]] = {"on": [], "off": []}
         encodings: dict[str, set[bytes]] = {"on": set(), "off": set()}
         for round_number in range(rounds):
@@ -56,7 +57,7 @@ async def connect(address: str, settings: DagentSettings) -> Client:
                 topology.ORCHESTRATOR_NAMESPACE,
                 address=address,
                 interceptors=[ClientIdentity(Acting(settings).token)],
-                data_converter=with_cipher(temporal.DATA_CONVERTER, settings.home, settings.encrypt),
+                data_converter=temporal.sealed_converter(settings.home, settings.encrypt),
             )
         except Exception:
             await asyncio.sleep(0.1)

@@ -35,6 +35,7 @@ from services.identity.acting import Acting  # noqa: E402
 from services.identity.headers import ClientIdentity  # noqa: E402
 from services.identity.keys import ensure_local_keys  # noqa: E402
 from services.orchestrator import tool_calls  # noqa: E402
+from services.payloads import keyring  # noqa: E402
 from services.settings import DagentSettings  # noqa: E402
 from services.toolservice import access  # noqa: E402
 from services.worker import connect_worker_client, run_worker  # noqa: E402
@@ -99,6 +100,7 @@ async def measure(rounds: int, turns: int, pattern: str) -> dict[str, list[float
     with tempfile.TemporaryDirectory() as tmp, dev_server(Path(tmp)) as address:
         home = Path(tmp) / "home"
         ensure_local_keys(home)
+        keyring.ensure(home)  # what `dagent up` makes
         settings = DagentSettings(home=home, pattern=pattern)
         for _ in range(300):  # until the server answers
             try:

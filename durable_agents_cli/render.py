@@ -56,11 +56,12 @@ def components_table(state: StackState, *, detailed: bool = True) -> Table:
     return table
 
 
-def ready_summary(state: StackState, already_up: bool) -> RenderableType:
+def ready_summary(state: StackState, already_up: bool, ui_link: str | None) -> RenderableType:
+    """`ui_link`: the Web UI's address with its secret, for the user to open."""
     headline = "dagent is already up." if already_up else "dagent is up."
     lines = [Text(headline, style="bold green")]
-    if state.config.ui_url:
-        lines.append(Text.assemble("Temporal Web UI: ", (state.config.ui_url, "link " + state.config.ui_url)))
+    if ui_link:
+        lines.append(Text.assemble("Temporal Web UI: ", (ui_link, "link " + ui_link)))
     else:
         lines.append(Text(f"Temporal: {state.config.temporal_address}"))
     if state.components:

@@ -52,7 +52,6 @@ async def connect_to_stack(home: Path, acting: Acting | None = None) -> tuple[Cl
     """A client on the running stack's orchestrator namespace; with `acting`, each
     message and query it sends carries that user's token."""
     from services.identity.headers import ClientIdentity
-    from services.payloads import with_cipher
 
     state = control.current_state(StackPaths(home))
     if state.phase != "ready":
@@ -65,7 +64,7 @@ async def connect_to_stack(home: Path, acting: Acting | None = None) -> tuple[Cl
             address=state.config.temporal_address,
             runtime=temporal.quiet_runtime(),
             interceptors=[ClientIdentity(acting.token)] if acting is not None else [],
-            data_converter=with_cipher(temporal.DATA_CONVERTER, home, state.config.encrypt),
+            data_converter=temporal.sealed_converter(home, state.config.encrypt),
         )
     except TemporalUnreachableError:
         raise StackNotRunningError(

@@ -7,10 +7,13 @@ only chooses the namespace of each component.
 
 from __future__ import annotations
 
+import dataclasses
+from pathlib import Path
 from typing import Any
 
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import DataConverter
 from temporalio.envconfig import ClientConfigProfile
 from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
 
@@ -19,6 +22,18 @@ from services.errors import ConfigError, TemporalUnreachableError
 
 # Every payload of dagent is a pydantic model.
 DATA_CONVERTER = pydantic_data_converter
+
+
+def sealed_converter(home: Path, encrypt: bool, base: DataConverter = DATA_CONVERTER) -> DataConverter:
+    """`base` with the stack's payload codec (keys under `home`); with `encrypt`, failures
+    are sealed too and a worker's unsealed failure is read with its reason withheld."""
+    from services.payloads.codec import PayloadCipher
+    from services.payloads.failures import SealedFailures
+
+    failures = SealedFailures if encrypt else base.failure_converter_class
+    return dataclasses.replace(
+        base, payload_codec=PayloadCipher(home, encrypt), failure_converter_class=failures
+    )
 
 
 def _profile() -> ClientConfigProfile:

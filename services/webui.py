@@ -14,26 +14,29 @@ would let them forge a payload the workers trust).
 from __future__ import annotations
 
 import contextlib
+import hmac
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 import uvicorn
 from google.protobuf import json_format
 from starlette.applications import Starlette
 from starlette.background import BackgroundTask
-from starlette.datastructures import Headers
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response, StreamingResponse
+from starlette.responses import PlainTextResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 from temporalio.api.common.v1 import Payloads
 
 from services import topology
+from services.errors import DagentError
 from services.http_limits import uvicorn_limits
-from services.payloads import PayloadCipher, marks
+from services.payloads.codec import PayloadCipher, unmarked
+from services.web_access import COOKIE, QUERY, ensure_token
 
 logger = logging.getLogger("dagent.web")
 
@@ -41,8 +44,8 @@ logger = logging.getLogger("dagent.web")
 MAX_CODEC_BODY = 8 * 1024 * 1024
 # Headers that belong to one hop, never forwarded (RFC 9110, 7.6.1).
 HOP_BY_HOP = frozenset(
-    {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
-     "transfer-encoding", "upgrade"}
+    {b"connection", b"keep-alive", b"proxy-authenticate", b"proxy-authorization", b"te", b"trailer",
+     b"transfer-encoding", b"upgrade"}
 )  # fmt: skip
 
 
@@ -52,45 +55,75 @@ def own_hosts(port: int) -> frozenset[str]:
 
 
 class Guard:
-    """Refuses a request whose `Host` or `Origin` is not this server's own: no
-    DNS-rebinding page and no cross-site form or fetch gets through."""
+    """Answers its own user's browser only: a foreign `Host` (DNS rebinding) gets 421, a
+    foreign `Origin` or cross-site fetch 403, anyone without the stack's Web UI secret
+    401; `localhost` is sent to the loopback address, so the UI has one origin."""
 
-    def __init__(self, app: ASGIApp, port: int) -> None:
+    def __init__(self, app: ASGIApp, port: int, token: str) -> None:
         self.app = app
         self.hosts = own_hosts(port)
         self.origins = frozenset(f"http://{host}" for host in self.hosts)
+        self.canonical = f"{topology.LOOPBACK}:{port}"
+        self.token = token
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":  # the UI opens none
+            await send({"type": "websocket.close", "code": 1008})
+            return
         if scope["type"] == "http":
-            headers = Headers(scope=scope)
-            refusal = self.refusal(headers)
-            if refusal is not None:
-                status, reason = refusal
-                logger.warning("refused %s %s: %s", scope["method"], scope["path"], reason)
-                await PlainTextResponse(reason, status_code=status)(scope, receive, send)
+            answer = self.screen(Request(scope))
+            if answer is not None:
+                await answer(scope, receive, send)
                 return
         await self.app(scope, receive, send)
 
-    def refusal(self, headers: Headers) -> tuple[int, str] | None:
-        if headers.get("host", "") not in self.hosts:
-            return 421, "Misdirected request: this server answers to its loopback address only."
-        origin = headers.get("origin")
-        if origin is not None and origin not in self.origins:
-            return 403, "Forbidden: requests from other sites are refused."
-        if headers.get("sec-fetch-site") == "cross-site":
-            return 403, "Forbidden: requests from other sites are refused."
+    def screen(self, request: Request) -> Response | None:
+        """None to let the request through, else the answer that refuses or redirects it."""
+        headers = request.headers
+        host, origin = headers.get("host", ""), headers.get("origin")
+        if host not in self.hosts:
+            return _refused(
+                request, 421, "Misdirected request: this server answers to its loopback address only."
+            )
+        if (origin is not None and origin not in self.origins) or (
+            origin is None and headers.get("sec-fetch-site") == "cross-site"
+        ):
+            return _refused(request, 403, "Forbidden: requests from other sites are refused.")
+        if host != self.canonical:
+            return RedirectResponse(f"http://{self.canonical}{_target(request)}", status_code=307)
+        shown = request.query_params.get(QUERY)
+        if shown is not None and hmac.compare_digest(shown, self.token):
+            # Once: from now on the cookie carries it, and the address bar no longer does.
+            kept = [(k, v) for k, v in request.query_params.multi_items() if k != QUERY]
+            answer = RedirectResponse(request.url.path + (f"?{urlencode(kept)}" if kept else ""), 303)
+            answer.set_cookie(COOKIE, self.token, httponly=True, samesite="strict", path="/")
+            return answer
+        if not hmac.compare_digest(request.cookies.get(COOKIE, ""), self.token):
+            return _refused(
+                request, 401, "Open the Web UI from the link 'dagent up' or 'dagent status' prints."
+            )
         return None
 
 
-def build_app(port: int, upstream_port: int, home: Path, encrypt: bool) -> ASGIApp:
+def _refused(request: Request, status: int, reason: str) -> Response:
+    logger.warning("refused %s %s: %s", request.method, request.url.path, reason)
+    return PlainTextResponse(reason, status_code=status)
+
+
+def _target(request: Request) -> str:
+    """The request's path and query exactly as sent (`%2F` stays `%2F`)."""
+    raw = request.scope.get("raw_path") or request.url.path.encode()
+    query = request.scope.get("query_string", b"")
+    return (raw + (b"?" + query if query else b"")).decode("latin-1")
+
+
+def build_app(port: int, upstream_port: int, home: Path, encrypt: bool, token: str) -> ASGIApp:
     cipher = PayloadCipher(home, encrypt)
     upstream = httpx.AsyncClient(
         base_url=f"http://{topology.LOOPBACK}:{upstream_port}", timeout=30.0, trust_env=False
     )
 
     async def decode(request: Request) -> Response:
-        if request.method == "OPTIONS":  # the UI at localhost asking for 127.0.0.1's codec
-            return _with_cors(Response(status_code=204), request)
         body = b""
         async for chunk in request.stream():
             body += chunk
@@ -98,22 +131,28 @@ def build_app(port: int, upstream_port: int, home: Path, encrypt: bool) -> ASGIA
                 return PlainTextResponse("Too many payloads at once.", status_code=413)
         try:
             payloads = json_format.Parse(body or b"{}", Payloads())
-        except json_format.ParseError:
+        except (json_format.ParseError, ValueError):  # not JSON, not UTF-8, not payloads
             return PlainTextResponse('Expected {"payloads": [...]} as protobuf JSON.', status_code=400)
-        opened = await cipher.decode(list(payloads.payloads))
-        for payload in opened:  # the codec's marks are for dagent's own code
-            for mark in (marks.VERIFIED, marks.UNVERIFIED):
-                if mark in payload.metadata:
-                    del payload.metadata[mark]
-        answer = json_format.MessageToJson(Payloads(payloads=opened))
-        return _with_cors(Response(answer, media_type="application/json"), request)
+        try:
+            opened = await cipher.decode(list(payloads.payloads))
+        except DagentError as exc:  # the key file became unreadable
+            return PlainTextResponse(str(exc), status_code=500)
+        # The codec's marks are for dagent's own code, not the UI.
+        answer = json_format.MessageToJson(Payloads(payloads=[unmarked(p) for p in opened]))
+        return Response(answer, media_type="application/json")
 
     async def proxy(request: Request) -> Response:
         # The browser's own Host (already checked) goes on: the UI builds its links from it.
-        headers = [(k, v) for k, v in request.headers.raw if k.decode("latin-1").lower() not in HOP_BY_HOP]
+        # The secret does not: it is this guard's, not the UI's.
+        headers = [(k, v) for k, v in request.headers.raw if k.lower() not in HOP_BY_HOP and k != b"cookie"]
+        cookies = [
+            c for c in request.headers.get("cookie", "").split("; ") if c and not c.startswith(f"{COOKIE}=")
+        ]
+        if cookies:
+            headers.append((b"cookie", "; ".join(cookies).encode("latin-1")))
         outgoing = upstream.build_request(
             request.method,
-            httpx.URL(path=request.url.path, query=request.url.query.encode()),
+            httpx.URL(raw_path=_target(request).encode("latin-1")),
             headers=headers,
             content=request.stream(),
         )
@@ -122,13 +161,12 @@ def build_app(port: int, upstream_port: int, home: Path, encrypt: bool) -> ASGIA
         except httpx.HTTPError as exc:
             logger.warning("the Temporal Web UI did not answer: %s", exc)
             return PlainTextResponse("The Temporal Web UI is not answering; try again.", status_code=502)
-        kept = {k: v for k, v in answer.headers.multi_items() if k.lower() not in HOP_BY_HOP}
-        return StreamingResponse(
-            answer.aiter_raw(),
-            status_code=answer.status_code,
-            headers=kept,
-            background=BackgroundTask(answer.aclose),
+        response = StreamingResponse(
+            answer.aiter_raw(), status_code=answer.status_code, background=BackgroundTask(answer.aclose)
         )
+        # Every header as sent, each Set-Cookie of its own.
+        response.raw_headers = [(k, v) for k, v in answer.headers.raw if k.lower() not in HOP_BY_HOP]
+        return response
 
     methods = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
     app = Starlette(
@@ -140,7 +178,7 @@ def build_app(port: int, upstream_port: int, home: Path, encrypt: bool) -> ASGIA
         ],
         lifespan=lambda _: _closing(upstream),
     )
-    return Guard(app, port)
+    return Guard(app, port, token)
 
 
 async def _no_such_codec_route(request: Request) -> Response:
@@ -153,21 +191,10 @@ async def _closing(client: httpx.AsyncClient) -> AsyncIterator[None]:
         yield
 
 
-def _with_cors(response: Response, request: Request) -> Response:
-    # Only an origin the Guard let through gets here.
-    origin = request.headers.get("origin")
-    if origin is not None:
-        response.headers["Access-Control-Allow-Origin"] = origin
-        response.headers["Access-Control-Allow-Methods"] = "POST"
-        response.headers["Access-Control-Allow-Headers"] = "content-type, x-namespace"
-        response.headers["Vary"] = "Origin"
-    return response
-
-
 async def serve(port: int, upstream_port: int, home: Path, encrypt: bool) -> None:
     """Serve the guarded Web UI on loopback `port` until cancelled."""
     config = uvicorn.Config(
-        build_app(port, upstream_port, home, encrypt),
+        build_app(port, upstream_port, home, encrypt, ensure_token(home)),
         host=topology.LOOPBACK,
         port=port,
         log_level="warning",

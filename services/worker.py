@@ -65,21 +65,22 @@ def parts_for(name: str, settings: DagentSettings) -> WorkerParts:
 def client_options(name: str, settings: DagentSettings) -> dict[str, Any]:
     """Data converter (with the stack's payload codec), plugins and interceptors of the
     worker's client."""
-    from services.payloads import with_cipher
-
     if name != topology.ORCHESTRATOR:
         from services.identity.headers import ClientIdentity, call_token
 
         # A team's Nexus handler starts its tool workflow with the caller's token.
         return {
-            "data_converter": with_cipher(temporal.DATA_CONVERTER, settings.home, settings.encrypt),
+            "data_converter": temporal.sealed_converter(settings.home, settings.encrypt),
             "interceptors": [ClientIdentity(call_token.get)],
         }
     from services.orchestrator import parts as orchestrator
 
     options = orchestrator.client_options(settings)
     converter = options.get("data_converter", temporal.DATA_CONVERTER)
-    return {**options, "data_converter": with_cipher(converter, settings.home, settings.encrypt)}
+    return {
+        **options,
+        "data_converter": temporal.sealed_converter(settings.home, settings.encrypt, converter),
+    }
 
 
 async def connect_worker_client(name: str, settings: DagentSettings, address: str | None = None) -> Client:

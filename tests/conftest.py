@@ -20,7 +20,7 @@ from services.conversation import Reply
 from services.identity.acting import Acting
 from services.identity.headers import ClientIdentity
 from services.identity.keys import ensure_local_keys
-from services.payloads import with_cipher
+from services.payloads import keyring
 from services.settings import DagentSettings
 from services.worker import connect_worker_client, run_worker
 from tests.helpers import Stack, eventually, free_port
@@ -156,6 +156,7 @@ async def agent_workers(
     settings = DagentSettings(home=home, model=model, pattern=request.param, **extra)
     # The tests talk as the login user, who holds every scope, as `dagent chat` would.
     ensure_local_keys(home)
+    keyring.ensure(home)  # what `dagent up` makes
     # A module may act with a token of its own (an external issuer's).
     acting = Acting(settings, token=getattr(request.module, "WORKER_TOKEN", None))
     base = await temporal.connect(
@@ -163,7 +164,7 @@ async def agent_workers(
         address=dev_server,
         interceptors=[ClientIdentity(acting.token)],
         # Speaks the stack's encrypted payloads, as `dagent chat` does.
-        data_converter=with_cipher(temporal.DATA_CONVERTER, home, settings.encrypt),
+        data_converter=temporal.sealed_converter(home, settings.encrypt),
     )
     await bootstrap.ensure_topology(base)
     tasks = []

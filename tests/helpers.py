@@ -20,10 +20,10 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
 from durable_agents_cli.stack.processes import port_is_free
+from services import temporal
 from services.conversation import workflow_id
 from services.identity.acting import Acting
 from services.identity.headers import ClientIdentity
-from services.payloads import with_cipher
 from services.settings import DagentSettings
 
 # (service, tool, transport) of every tool, as the Nexus patterns discover them.
@@ -173,7 +173,7 @@ class Stack:
         return await Client.connect(
             f"127.0.0.1:{self.temporal_port}",
             namespace=namespace,
-            data_converter=with_cipher(pydantic_data_converter, self.home, encrypt=True),
+            data_converter=temporal.sealed_converter(self.home, True, pydantic_data_converter),
             interceptors=[ClientIdentity(token)],
         )
 

@@ -9,6 +9,7 @@ import asyncio
 import base64
 import contextlib
 import json
+import re
 import socket
 import subprocess
 from collections.abc import Iterator
@@ -93,33 +94,67 @@ def test_no_port_obeys_a_rebinding_page_or_a_cross_site_post(mcp_stack: Stack) -
     assert set(answered) <= FETCH_BAD_PORTS, {p: o for p, o in answered.items() if p not in FETCH_BAD_PORTS}
 
 
-def test_the_guarded_ui_serves_its_user_and_decodes_for_them_only(mcp_stack: Stack) -> None:
-    ui = f"http://127.0.0.1:{mcp_stack.ui_port}"
-    assert httpx.get(ui, timeout=10).status_code == 200
-    assert httpx.get(ui, headers={"Host": f"{EVIL}:{mcp_stack.ui_port}"}, timeout=10).status_code == 421
-    settings = httpx.get(f"{ui}/api/v1/settings", timeout=10).json()
-    codec = settings["Codec"]["Endpoint"]
-    assert codec.startswith(ui)
+def ui_login(stack: Stack) -> str:
+    """The link `dagent up` printed: the Web UI's address with its secret."""
+    up = stack.run("up", "--pattern", stack.pattern, check=True).stdout
+    [link] = re.findall(rf"http://127\.0\.0\.1:{stack.ui_port}/\?dagent-token=[\w-]+", up)
+    return link
 
-    # A payload of a real conversation, as the UI reads it from the history.
-    session = json.loads(mcp_stack.run("ask", "What is 3 * 4?", "--json", check=True).stdout)["session"]
-    shown = subprocess.run(
-        [str(temporal_binary()), "workflow", "show", "--workflow-id", f"dagent-chat-{session}",
-         "--address", f"127.0.0.1:{mcp_stack.temporal_port}", "--output", "json"],
-        capture_output=True, text=True, check=True, timeout=30,
-    )  # fmt: skip
-    events = json.loads(shown.stdout)["events"]
-    accepted = next(e for e in events if "workflowExecutionUpdateAcceptedEventAttributes" in e)
-    payloads = accepted["workflowExecutionUpdateAcceptedEventAttributes"]["acceptedRequest"]["input"]["args"]
-    assert "What is 3 * 4?" not in json.dumps(payloads)
-    body = {"payloads": payloads["payloads"]}
-    decoded = httpx.post(f"{codec}/decode", json=body, headers={"Origin": ui, "X-Namespace": "default"})
-    assert decoded.status_code == 200
-    text = base64.b64decode(decoded.json()["payloads"][0]["data"]).decode()
-    assert "What is 3 * 4?" in text
-    assert httpx.post(f"{codec}/decode", json=body, headers={"Origin": f"http://{EVIL}"}).status_code == 403
-    # Encoding is never offered: it would let anyone forge payloads the workers trust.
-    assert httpx.post(f"{codec}/encode", json=body, headers={"Origin": ui}).status_code == 404
+
+def test_the_ui_answers_only_the_browser_that_opened_its_link(mcp_stack: Stack) -> None:
+    """Another local user reaches the port too: without the secret, nothing is served."""
+    ui = f"http://127.0.0.1:{mcp_stack.ui_port}"
+    assert httpx.get(ui, timeout=10).status_code == 401
+    assert httpx.get(f"{ui}/?dagent-token=guess", timeout=10).status_code == 401
+    opened = httpx.get(ui_login(mcp_stack), timeout=10)
+    assert opened.status_code == 303
+    assert opened.headers["location"] == "/"  # the secret leaves the address bar
+    cookie = opened.headers["set-cookie"]
+    assert "HttpOnly" in cookie
+    assert "SameSite=strict" in cookie
+    with httpx.Client(base_url=ui, cookies=opened.cookies, timeout=10) as browser:
+        assert browser.get("/").status_code == 200
+        assert browser.get("/", headers={"Host": f"{EVIL}:{mcp_stack.ui_port}"}).status_code == 421
+        # One origin: localhost is sent to the loopback address (its cookie, its codec).
+        moved = browser.get("/namespaces?x=%2F", headers={"Host": f"localhost:{mcp_stack.ui_port}"})
+        assert moved.status_code == 307
+        assert moved.headers["location"] == f"{ui}/namespaces?x=%2F"
+
+
+def test_the_ui_decodes_for_its_user_only_and_never_encodes(mcp_stack: Stack) -> None:
+    ui = f"http://127.0.0.1:{mcp_stack.ui_port}"
+    cookies = httpx.get(ui_login(mcp_stack), timeout=10).cookies
+    with httpx.Client(base_url=ui, cookies=cookies, timeout=10) as browser:
+        codec = browser.get("/api/v1/settings").json()["Codec"]["Endpoint"]
+        assert codec == f"{ui}/dagent-codec"
+
+        # A payload of a real conversation, as the UI reads it from the history.
+        session = json.loads(mcp_stack.run("ask", "What is 3 * 4?", "--json", check=True).stdout)["session"]
+        shown = subprocess.run(
+            [str(temporal_binary()), "workflow", "show", "--workflow-id", f"dagent-chat-{session}",
+             "--address", f"127.0.0.1:{mcp_stack.temporal_port}", "--output", "json"],
+            capture_output=True, text=True, check=True, timeout=30,
+        )  # fmt: skip
+        events = json.loads(shown.stdout)["events"]
+        accepted = next(e for e in events if "workflowExecutionUpdateAcceptedEventAttributes" in e)
+        payloads = accepted["workflowExecutionUpdateAcceptedEventAttributes"]["acceptedRequest"]["input"][
+            "args"
+        ]
+        assert "What is 3 * 4?" not in json.dumps(payloads)
+        body = {"payloads": payloads["payloads"]}
+        decoded = browser.post(f"{codec}/decode", json=body, headers={"Origin": ui, "X-Namespace": "default"})
+        assert decoded.status_code == 200
+        text = base64.b64decode(decoded.json()["payloads"][0]["data"]).decode()
+        assert "What is 3 * 4?" in text
+        assert (
+            browser.post(f"{codec}/decode", json=body, headers={"Origin": f"http://{EVIL}"}).status_code
+            == 403
+        )
+        assert browser.post(f"{codec}/decode", content=b"\xff\xfe").status_code == 400
+        # Encoding is never offered: it would let anyone forge payloads the workers trust.
+        assert browser.post(f"{codec}/encode", json=body, headers={"Origin": ui}).status_code == 404
+    # Without the secret (any other local user), nothing is decoded.
+    assert httpx.post(f"{codec}/decode", json=body, timeout=10).status_code == 401
 
 
 def test_the_dev_servers_http_api_is_off(mcp_stack: Stack) -> None:
@@ -155,7 +190,7 @@ def test_slow_header_sockets_are_closed_not_kept(mcp_stack: Stack) -> None:
         for connection in sockets:
             connection.close()
     # And the servers still answer their user.
-    assert httpx.get(f"http://127.0.0.1:{mcp_stack.ui_port}", timeout=10).status_code == 200
+    assert httpx.get(ui_login(mcp_stack), timeout=10).status_code == 303
 
 
 FORGED_TIME = "1999-01-01 00:00:00,000"

@@ -15,6 +15,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from services.auth_files import auth_dir
 from services.errors import AccessDeniedError, IdentityError
 from services.identity import (
     KeySet,
@@ -26,7 +27,7 @@ from services.identity import (
     users,
     verify,
 )
-from services.identity.keys import LOCAL_KEY_ID, auth_dir
+from services.identity.keys import LOCAL_KEY_ID
 from services.toolservice import access
 
 EVERY_SCOPE = ["finance:read", "it:read", "orchestrator:read"]

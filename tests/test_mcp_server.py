@@ -27,6 +27,7 @@ from services import __version__, bootstrap, topology
 from services.identity import audit, delegation
 from services.identity.keys import ensure_local_keys, signing_key
 from services.identity.tokens import mint
+from services.payloads import keyring
 from services.settings import DagentSettings
 from services.teams import tools_of
 from services.toolservice import mcp_server
@@ -54,6 +55,7 @@ async def finance_mcp(dev_server: str, tmp_path_factory: pytest.TempPathFactory)
     """The Finance worker and its MCP server over HTTP, in this process."""
     home = tmp_path_factory.mktemp("mcp-home")
     ensure_local_keys(home)
+    keyring.ensure(home)
     client = await mcp_server.connect("finance", home, address=dev_server)
     await bootstrap.ensure_topology(client)
     port = free_port()
@@ -214,6 +216,7 @@ async def test_not_reachable_beyond_loopback(finance_mcp: FinanceMcp) -> None:
 async def test_stdio_transport(dev_server: str, tmp_path: Path) -> None:
     """Over stdio the server acts as the login user who launched it (every scope here)."""
     ensure_local_keys(tmp_path)
+    keyring.ensure(tmp_path)
     settings = DagentSettings(home=tmp_path)
     client = await connect_worker_client("it", settings, address=dev_server)
     worker = asyncio.create_task(run_worker("it", settings, client=client))

@@ -17,6 +17,7 @@ from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
 from services import topology
+from services.payloads import keyring
 from services.settings import DagentSettings
 from services.worker import replayer_options
 
@@ -30,9 +31,10 @@ def test_histories_are_recorded_for_every_pattern() -> None:
 
 
 @pytest.mark.parametrize("path", RECORDED, ids=lambda p: str(p.relative_to(HISTORIES)))
-async def test_history_replays(path: Path) -> None:
+async def test_history_replays(path: Path, tmp_path: Path) -> None:
     pattern = path.parent.name
     history = WorkflowHistory.from_json(path.stem, HISTORY_JSON[path])
-    replayer = Replayer(**replayer_options(DagentSettings(pattern=pattern)))
+    keyring.ensure(tmp_path)  # histories recorded before encryption: plaintext, read as such
+    replayer = Replayer(**replayer_options(DagentSettings(pattern=pattern, home=tmp_path)))
     result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
     assert result.replay_failure is None, f"{path.name}: {result.replay_failure}"

@@ -104,10 +104,11 @@ class TemporalChatBackend:
         config = self.state.config
         web_ui = None
         if config.ui_url:
-            web_ui = (
-                f"{config.ui_url}/namespaces/{topology.ORCHESTRATOR_NAMESPACE}"
-                f"/workflows/{conversation.workflow_id(self._session)}"
-            )
+            from services.web_access import login_link
+
+            workflow = conversation.workflow_id(self._session)
+            page = f"/namespaces/{topology.ORCHESTRATOR_NAMESPACE}/workflows/{workflow}"
+            web_ui = login_link(self.paths.home, config.ui_url, page)
         return SessionInfo(
             session=self._session, pattern=config.pattern, model=config.model, web_ui=web_ui, user=self.user
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -128,7 +129,16 @@ def up(
         console.error(f"dagent did not start{where}: {failure.reason} Nothing was left running.")
         console.err.print(render.failure_panel(failure.component, failure.log_tail, failure.cause))
         raise typer.Exit(1) from None
-    console.out.print(render.ready_summary(result.state, result.already_up))
+    console.out.print(
+        render.ready_summary(result.state, result.already_up, _ui_link(settings.home, result.state))
+    )
+
+
+def _ui_link(home: Path, state: StackState) -> str | None:
+    """The Web UI's address with its secret (the UI answers only a browser that has it)."""
+    from services.web_access import login_link
+
+    return login_link(home, state.config.ui_url) if state.config.ui_url else None
 
 
 def check_model(model: str) -> str:
@@ -200,7 +210,8 @@ def status(
     else:
         console.out.print(render.components_table(state))
         temporal_line = f"Temporal {address}: " + ("reachable" if reachable else "NOT reachable")
-        console.out.print(temporal_line + (f" · Web UI {state.config.ui_url}" if state.config.ui_url else ""))
+        ui_link = _ui_link(paths.home, state)
+        console.out.print(temporal_line + (f" · Web UI {ui_link}" if ui_link else ""))
         if state.error:
             console.warn(state.error)
     if not healthy:

@@ -143,6 +143,10 @@ def _up(paths: StackPaths, config: StackConfig, progress: Progress | None) -> Up
         from services.payloads import keyring
 
         keyring.ensure(paths.home)
+    if config.embedded:
+        from services.web_access import ensure_token
+
+        ensure_token(paths.home)
     write_config(paths, config)
     if running is not None and holder is not None:
         os.kill(holder, signal.SIGHUP)

@@ -32,7 +32,7 @@ DAGENT_FILES = {
     "logs": ("*.log", "*.log.1", "*.jsonl"),
     "data": ("temporal.db", "temporal.db-*"),
     "chat": ("last_session", "input_history"),
-    "auth": ("signing-key.pem", "jwks.json", "users.json", "payload-keys.json", ".*.tmp"),
+    "auth": ("signing-key.pem", "jwks.json", "users.json", "payload-keys.json", "web-token", ".*.tmp"),
 }
 
 

@@ -9,10 +9,8 @@ https URL that PyJWT's client fetches and caches).
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
-import os
 import threading
 import time
 from dataclasses import dataclass
@@ -23,19 +21,15 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from services.auth_files import auth_dir, publish_private
 from services.errors import ConfigError, IdentityError
 
 logger = logging.getLogger("dagent.identity")
 
-AUTH_DIR = "auth"
 SIGNING_KEY_FILE = "signing-key.pem"
 JWKS_FILE = "jwks.json"
 # The local issuer's one key: its id names it in each token's header.
 LOCAL_KEY_ID = "dagent-local-1"
-
-
-def auth_dir(home: Path) -> Path:
-    return home / AUTH_DIR
 
 
 def ensure_local_keys(home: Path) -> None:
@@ -207,22 +201,3 @@ def _remote(url: str, refresh: bool = False) -> _RemoteKeys:
         if refresh:
             _remotes[url].fetch()
         return _remotes[url]
-
-
-def publish_private(path: Path, data: bytes, replace: bool) -> None:
-    """`data` at `path`, 0600 from its first byte, and whole: written to a private
-    temporary file, then linked into place (`replace=False`: an existing file stays)."""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        if replace:
-            temporary.replace(path)
-            return
-        with contextlib.suppress(FileExistsError):
-            os.link(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)

@@ -15,8 +15,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field, ValidationError
 
+from services.auth_files import auth_dir, publish_private
 from services.errors import IdentityError
-from services.identity.keys import auth_dir, publish_private
 
 USERS_FILE = "users.json"
 USER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")

@@ -18,6 +18,7 @@ with workflow.unsafe.imports_passed_through():
         ToolRoute,
     )
     from services.failures import is_outage, root_message
+    from services.orchestrator import verified
     from services.orchestrator.activities import (
         EndpointActivities,
         EndpointsQuery,
@@ -26,13 +27,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from services.orchestrator.circuits import Circuits
     from services.teams import tools_of
-    from services.toolservice.contract import (
-        VERIFIED_RESULTS,
-        ListToolsInput,
-        ToolCatalog,
-        ToolService,
-        authentic_catalog,
-    )
+    from services.toolservice.contract import ListToolsInput, ToolService
 
 LIST_TOOLS_TIMEOUT = timedelta(seconds=5)
 
@@ -136,11 +131,7 @@ async def _list_tools(team: topology.Team, caller: str) -> list[ToolRoute]:
         output_type=RawValue,
         schedule_to_close_timeout=LIST_TOOLS_TIMEOUT,
     )
-    converter = workflow.payload_converter()
-    if workflow.patched(VERIFIED_RESULTS):
-        answer = authentic_catalog(raw.payload, team.name, converter)
-    else:
-        answer = converter.from_payload(raw.payload, ToolCatalog)
+    answer = verified.catalog(raw, team.name)
     return [
         ToolRoute.to(tool, service=team.name, transport="nexus", endpoint=team.nexus_endpoint)
         for tool in answer.tools

@@ -19,6 +19,7 @@ with workflow.unsafe.imports_passed_through():
     from services.conversation.contract import Progress, ToolCallRecord, ToolRoute, Transport, UserMessage
     from services.failures import is_outage, outage_message, root_message, unavailable
     from services.identity.headers import call_token
+    from services.orchestrator import verified
     from services.orchestrator.circuits import Circuits
     from services.orchestrator.identity import (
         DELEGATE_RETRY,
@@ -29,13 +30,7 @@ with workflow.unsafe.imports_passed_through():
     from services.orchestrator.memory import for_the_model
     from services.tools import labelled, unknown_tool
     from services.toolservice import policy
-    from services.toolservice.contract import (
-        VERIFIED_RESULTS,
-        ToolCall,
-        ToolOutcome,
-        ToolService,
-        authentic_outcome,
-    )
+    from services.toolservice.contract import ToolCall, ToolOutcome, ToolService
     from services.toolservice.workflows import run_tool
 
 # A team's handler worker picks a start up within milliseconds; one that has not
@@ -157,11 +152,7 @@ async def _execute(route: ToolRoute, request: ToolCall) -> ToolOutcome:
         schedule_to_start_timeout=NEXUS_START_TIMEOUT,
         summary=request.summary(),
     )
-    converter = workflow.payload_converter()
-    # Conversations that were mid-turn when results became verified read them as before.
-    if not workflow.patched(VERIFIED_RESULTS):
-        return converter.from_payload(raw.payload, ToolOutcome)
-    return authentic_outcome(raw.payload, request, route.service, converter)
+    return verified.outcome(raw, request, route.service)
 
 
 def _arguments(raw: str) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from google.protobuf.message import DecodeError
 from temporalio.api.common.v1 import Payload
 from temporalio.converter import PayloadCodec
 
+from services.errors import ConfigError
 from services.payloads import keyring
 from services.payloads.marks import PLAINTEXT_TRUSTED, UNVERIFIED, VERIFIED
 
@@ -42,18 +43,29 @@ class PayloadCipher(PayloadCodec):
         self._home = home
         self._encrypt = encrypt
         if encrypt:
-            keyring.ensure(home)
+            self._ring()  # no keys: said now, in one line, not at the first payload
+
+    def _ring(self) -> keyring.KeyRing:
+        """The stack's ring. Only `dagent up` and `dagent keys rotate` make keys: a worker
+        that made its own would seal what no other process of the stack can open."""
+        ring = keyring.load(self._home)
+        if ring is None:
+            raise ConfigError(
+                f"No payload keys at {keyring.keys_file(self._home)}: run 'dagent up' to make them, "
+                "or copy that file from the stack's DAGENT_HOME (every process needs the same keys)."
+            )
+        return ring
 
     async def encode(self, payloads: Sequence[Payload]) -> list[Payload]:
         if not self._encrypt:
-            return [_unmarked(payload) for payload in payloads]
-        ring = keyring.ensure(self._home)
+            return [unmarked(payload) for payload in payloads]
+        ring = self._ring()
         cipher = AESGCM(ring.keys[ring.current])
         key_id = ring.current.encode()
         sealed = []
         for payload in payloads:
             nonce = os.urandom(NONCE_BYTES)
-            data = nonce + cipher.encrypt(nonce, _unmarked(payload).SerializeToString(), key_id)
+            data = nonce + cipher.encrypt(nonce, unmarked(payload).SerializeToString(), key_id)
             sealed.append(Payload(metadata={"encoding": ENCODING, KEY_ID: key_id}, data=data))
         return sealed
 
@@ -62,7 +74,7 @@ class PayloadCipher(PayloadCodec):
         opened = []
         for payload in payloads:
             if payload.metadata.get("encoding") != ENCODING:
-                plain = _unmarked(payload)
+                plain = unmarked(payload)
                 if not self._encrypt:
                     plain.metadata[VERIFIED] = PLAINTEXT_TRUSTED
                 opened.append(plain)
@@ -81,7 +93,7 @@ def _open(ring: keyring.KeyRing | None, payload: Payload) -> Payload:
         inner = Payload.FromString(AESGCM(key).decrypt(nonce, sealed, key_id))
     except (InvalidTag, ValueError, DecodeError):
         return _unverifiable("its ciphertext does not authenticate under the stack's key")
-    inner = _unmarked(inner)
+    inner = unmarked(inner)
     inner.metadata[VERIFIED] = key_id
     return inner
 
@@ -91,7 +103,7 @@ def _unverifiable(reason: str) -> Payload:
     return Payload(metadata={"encoding": b"json/plain", UNVERIFIED: reason.encode()}, data=b"null")
 
 
-def _unmarked(payload: Payload) -> Payload:
+def unmarked(payload: Payload) -> Payload:
     """A copy without the codec's own marks: only decoding sets them, no sender can."""
     copy = Payload()
     copy.CopyFrom(payload)

@@ -17,8 +17,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from services.auth_files import auth_dir, publish_private
 from services.errors import ConfigError
-from services.identity.keys import auth_dir, publish_private
 
 KEYS_FILE = "payload-keys.json"
 KEY_BYTES = 32
@@ -54,8 +54,8 @@ def load(home: Path) -> KeyRing | None:
         status = os.fstat(handle.fileno())
         if status.st_uid != os.geteuid() or stat.S_IMODE(status.st_mode) & 0o077:
             raise ConfigError(
-                f"The payload keys {path} must be yours and private (mode 0600); "
-                "fix its owner and mode, or remove it to start with new keys."
+                f"The payload keys {path} must be yours and private: "
+                f"chown {os.geteuid()} and chmod 600 it (others may have read them)."
             )
         stamp = (status.st_mtime_ns, status.st_size)
         cached = _cache.get(path)

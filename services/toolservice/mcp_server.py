@@ -36,11 +36,11 @@ from services.identity import delegation, users
 from services.identity.headers import ClientIdentity, call_token
 from services.identity.keys import local_key_set, signing_key
 from services.identity.tokens import mint, verify
-from services.payloads import with_cipher
 from services.teams import SCOPES, get_tool, tools_of
 from services.tools import ToolInputError
 from services.toolservice import access, policy
-from services.toolservice.contract import IDEMPOTENCY_META, SCOPE_META, ToolCall, authentic_outcome
+from services.toolservice.contract import IDEMPOTENCY_META, SCOPE_META, ToolCall
+from services.toolservice.verify import authentic_outcome
 from services.toolservice.workflows import TOOL_WORKFLOW
 
 logger = logging.getLogger("dagent.mcp")
@@ -254,5 +254,5 @@ async def connect(team_name: str, home: Path, encrypt: bool = True, address: str
         namespace,
         address=address,
         interceptors=[ClientIdentity(call_token.get)],
-        data_converter=with_cipher(temporal.DATA_CONVERTER, home, encrypt),
+        data_converter=temporal.sealed_converter(home, encrypt),
     )
