@@ -108,6 +108,7 @@ async def measure(rounds: int, turns: int, pattern: str) -> dict[str, list[float
                     topology.ORCHESTRATOR_NAMESPACE,
                     address=address,
                     interceptors=[ClientIdentity(Acting(settings).token)],
+                    data_converter=temporal.sealed_converter(home, settings.encrypt),
                 )
                 break
             except Exception:

@@ -68,6 +68,7 @@ async def measure(stack: Stack, pattern: str, rounds: int) -> list[str]:
         topology.ORCHESTRATOR_NAMESPACE,
         address=f"127.0.0.1:{stack.temporal_port}",
         interceptors=[ClientIdentity(stack.acting().token)],
+        data_converter=temporal.sealed_converter(stack.home, encrypt=True),  # as `dagent ask`
     )
     await conversation.send(client, "outage-warm-up", REMOTE, pattern=pattern)  # LiteLLM imported
     finance = stack.component("finance-mcp" if pattern == "mcp" else "finance")["pid"]

@@ -85,7 +85,10 @@ async def throughput(client: Client, pattern: str, conversations: int, turns_eac
 async def measure(stack: Stack, pattern: str, turns: int, conversations: int) -> list[str]:
     address = f"127.0.0.1:{stack.temporal_port}"
     client = await temporal.connect(
-        topology.ORCHESTRATOR_NAMESPACE, address=address, interceptors=[ClientIdentity(stack.acting().token)]
+        topology.ORCHESTRATOR_NAMESPACE,
+        address=address,
+        interceptors=[ClientIdentity(stack.acting().token)],
+        data_converter=temporal.sealed_converter(stack.home, encrypt=True),  # as `dagent ask`
     )
     await conversation.send(client, "bench-warm-up", LOCAL, pattern=pattern)  # LiteLLM imported
     baseline = await ping_baseline(client, turns)

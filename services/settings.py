@@ -28,6 +28,8 @@ RUN_DIR = "run"
 LOGS_DIR = "logs"
 # Set by the supervisor on its children; a worker whose supervisor vanished stops by itself.
 SUPERVISOR_PID_ENV = "DAGENT_SUPERVISOR_PID"
+# The variable of the `encrypt` setting (the supervisor sets it on every child).
+ENCRYPT_VARIABLE = "DAGENT_ENCRYPT"
 
 
 def warm_marker(home: Path, worker: str) -> Path:

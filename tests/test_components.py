@@ -17,6 +17,7 @@ def config(**changes: object) -> StackConfig:
         ui_port=8233,
         mcp_ports={"it": 8002, "finance": 8001},
         internal_ports={"ui": 6666, "http": 6667, "metrics": 6668},
+        encrypt=True,
     )
     return base.model_copy(update=changes)
 

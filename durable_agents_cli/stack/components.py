@@ -15,7 +15,7 @@ from durable_agents_cli.stack.paths import StackPaths
 from durable_agents_cli.stack.state import StackConfig
 from services import topology
 from services.errors import ConfigError
-from services.settings import SUPERVISOR_PID_ENV
+from services.settings import ENCRYPT_VARIABLE, SUPERVISOR_PID_ENV
 
 # The dev server paces its internal queues at a few polls a second, which puts
 # every workflow task on a ~50 ms grid; interactive agents feel that on every
@@ -75,7 +75,7 @@ def components_for(config: StackConfig, paths: StackPaths) -> list[ComponentSpec
         "DAGENT_HOME": str(paths.home),
         "DAGENT_LOG_LEVEL": config.log_level,
         "TEMPORAL_ADDRESS": config.temporal_address,
-        "DAGENT_ENCRYPT": str(config.encrypt).lower(),
+        ENCRYPT_VARIABLE: str(config.encrypt).lower(),
     }
     specs: list[ComponentSpec] = []
     if config.embedded:

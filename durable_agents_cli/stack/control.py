@@ -123,7 +123,9 @@ def _up(paths: StackPaths, config: StackConfig, progress: Progress | None) -> Up
         # A supervisor whose state is lost or damaged cannot be told what to change:
         # it is replaced (found by its lock), or a second one would find the lock held.
         down(paths)
-    config = _placed(config, running.config if running is not None else read_config(paths))
+    config = _placed(
+        config, running.config if running is not None else read_config(paths), running is not None
+    )
     if running is not None and running.phase == "ready" and running.config.same_stack(config):
         return UpResult(running, already_up=True)
     _check_ports(config, paths, running)
@@ -179,17 +181,17 @@ def _supervisor_lacks_model_environment(supervisor: int, config: StackConfig) ->
     return environment_digest(config.model, environ) != config.model_environment
 
 
-def _placed(config: StackConfig, earlier: StackConfig | None) -> StackConfig:
+def _placed(config: StackConfig, earlier: StackConfig | None, earlier_runs: bool) -> StackConfig:
     """`config` with a browser-refused port for each of the dev server's own HTTP
-    listeners: the ones `earlier` chose while they are still its or free, else the
-    first free ones."""
+    listeners: the ones `earlier` chose while they are still its (`earlier_runs`, on
+    the same server) or free, else the first free ones."""
     if not config.embedded:
         return config
     listeners = topology.INTERNAL_LISTENERS
     taken = {config.temporal_port, config.ui_port, *config.mcp_ports.values()}
     if earlier is not None and set(earlier.internal_ports) == set(listeners):
         ports = earlier.internal_ports
-        ours = earlier.embedded and earlier.temporal_port == config.temporal_port
+        ours = earlier_runs and earlier.embedded and earlier.temporal_port == config.temporal_port
         if not taken & set(ports.values()) and (ours or all(port_is_free(p) for p in ports.values())):
             return config.model_copy(update={"internal_ports": ports})
     free = [port for port in topology.BROWSER_REFUSED_PORTS if port not in taken and port_is_free(port)]

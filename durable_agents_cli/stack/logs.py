@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from durable_agents_cli.stack.components import WEB
 from durable_agents_cli.stack.paths import StackPaths
 from services import topology
 from services.errors import ConfigError
@@ -13,7 +14,7 @@ from services.errors import ConfigError
 COMPONENTS = (
     "supervisor",
     "temporal",
-    "web",
+    WEB,
     *topology.WORKERS,
     *(team.mcp_component for team in topology.TEAMS.values()),
 )

@@ -38,8 +38,9 @@ class StackConfig(BaseModel):
     # The dev server's own HTTP listeners (topology.INTERNAL_LISTENERS), each on a port
     # browsers refuse: chosen once per home, so a second `up` finds the same.
     internal_ports: dict[str, int] = {}
-    # Payloads encrypted with the stack's keys (`up --no-encrypt` turns it off).
-    encrypt: bool = True
+    # Payloads encrypted with the stack's keys (`up --no-encrypt` turns it off). `up`
+    # always writes it; a file from before encryption means a stack that had none.
+    encrypt: bool = False
     # Bumped by every `up`, so it can tell its own request's outcome apart.
     generation: int = 0
 
