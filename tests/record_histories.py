@@ -19,6 +19,7 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import signal
 import tempfile
 import time
@@ -28,9 +29,13 @@ from temporalio.client import Client
 
 from services import conversation, health, topology
 from services.conversation import workflow_id
+from services.payloads import keyring
 from tests.helpers import Stack
 
 HISTORIES = Path(__file__).parent / "histories"
+# Beside a pattern's histories: the payload keys of the stack that recorded them (not
+# `*.json`: only histories are).
+RECORDED_KEYS = "payload-keys.ring"
 # A short run, so the scripted conversation continues as new midway.
 TURNS_PER_RUN = 3
 # The circuit's first cool-down (circuits.FIRST_COOL_DOWN) and a margin.
@@ -109,6 +114,8 @@ async def record(stack: Stack, tag: str) -> list[Path]:
     saved += await save_runs(client, f"record-ping-{session}", folder, "ping")
     team = await stack.client(topology.FINANCE.namespace)
     saved += await save_runs(team, await first_of_type(team, "dagent.ToolWorkflow"), folder, "tool")
+    # The payloads are sealed: the replay needs this throwaway stack's keys.
+    shutil.copyfile(keyring.keys_file(stack.home), folder / RECORDED_KEYS)
     return saved
 
 
