@@ -28,7 +28,10 @@ VERIFIED_RESULTS = "dagent-verified-results"
 
 def outcome(raw: RawValue, call: ToolCall, service: str) -> ToolOutcome:
     converter = workflow.payload_converter()
-    if workflow.patched(f"{VERIFIED_RESULTS}/{call.idempotency_key}"):
+    # Named by message, step and call (the key less its workflow id, which a replay of a
+    # recorded history need not share).
+    answer = call.idempotency_key.split("/", 1)[-1]
+    if workflow.patched(f"{VERIFIED_RESULTS}/{answer}"):
         return authentic_outcome(raw.payload, call, service, converter)
     return _legacy(lambda: converter.from_payload(raw.payload, ToolOutcome), service)
 
