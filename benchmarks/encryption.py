@@ -8,9 +8,7 @@ alternating. Both are product settings: the workers and the client are built wit
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import statistics
 import sys
 import tempfile
 from pathlib import Path
@@ -20,7 +18,7 @@ sys.path.insert(0, str(ROOT))
 
 from temporalio.client import Client  # noqa: E402
 
-from benchmarks.identity import dev_server, workers  # noqa: E402
+from benchmarks.identity import dev_server, on_and_off, workers  # noqa: E402
 from benchmarks.turns import REMOTE, timed_turns  # noqa: E402
 from services import bootstrap, temporal, topology  # noqa: E402
 from services.identity.acting import Acting  # noqa: E402
@@ -75,20 +73,5 @@ async def reply_encodings(client: Client) -> set[bytes]:
     return found
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--rounds", type=int, default=4)
-    parser.add_argument("--turns", type=int, default=30)
-    parser.add_argument("--pattern", default="nexus", choices=list(topology.PATTERNS[:2]))
-    options = parser.parse_args()
-    samples = asyncio.run(measure(options.rounds, options.turns, options.pattern))
-    on, off = statistics.median(samples["on"]), statistics.median(samples["off"])
-    print(f"{options.pattern}: {options.rounds} rounds x {options.turns} remote-tool turns, alternating")
-    print("| payloads | remote-tool turn p50 | vs off |")
-    print("|---|---|---|")
-    print(f"| plain (--no-encrypt) | {off:.1f} ms | 1.00x |")
-    print(f"| encrypted | {on:.1f} ms | {on / off:.2f}x ({on - off:+.1f} ms) |")
-
-
 if __name__ == "__main__":
-    main()
+    on_and_off(measure, "payloads", "plain (--no-encrypt)", "encrypted")

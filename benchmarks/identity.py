@@ -19,7 +19,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -129,7 +129,14 @@ async def measure(rounds: int, turns: int, pattern: str) -> dict[str, list[float
         return samples
 
 
-def main() -> None:
+def on_and_off(
+    measure: Callable[[int, int, str], Awaitable[dict[str, list[float]]]],
+    what: str,
+    off_label: str,
+    on_label: str,
+) -> None:
+    """Run `measure` (rounds, turns, pattern -> samples "on" and "off") from the command
+    line, and print the two medians as a table, "off" the baseline."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--turns", type=int, default=30)
@@ -138,11 +145,11 @@ def main() -> None:
     samples = asyncio.run(measure(options.rounds, options.turns, options.pattern))
     on, off = statistics.median(samples["on"]), statistics.median(samples["off"])
     print(f"{options.pattern}: {options.rounds} rounds x {options.turns} remote-tool turns, alternating")
-    print("| identity | remote-tool turn p50 | vs off |")
+    print(f"| {what} | remote-tool turn p50 | vs off |")
     print("|---|---|---|")
-    print(f"| off | {off:.1f} ms | 1.00x |")
-    print(f"| on | {on:.1f} ms | {on / off:.2f}x ({on - off:+.1f} ms) |")
+    print(f"| {off_label} | {off:.1f} ms | 1.00x |")
+    print(f"| {on_label} | {on:.1f} ms | {on / off:.2f}x ({on - off:+.1f} ms) |")
 
 
 if __name__ == "__main__":
-    main()
+    on_and_off(measure, "identity", "off", "on")
