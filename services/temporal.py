@@ -73,9 +73,14 @@ async def connect(namespace: str, *, address: str | None = None, **kwargs: Any) 
     config["data_converter"] = DATA_CONVERTER
     config.update(kwargs)
     try:
-        return await Client.connect(**config)
+        client = await Client.connect(**config)
     except RuntimeError as exc:  # the SDK's "Failed client connect: ..."
         raise TemporalUnreachableError(
             f"Cannot reach Temporal at {config['target_host']} ({exc}). Start the stack with "
             "'dagent up', or point TEMPORAL_ADDRESS (or a temporal.toml profile) at your server."
         ) from None
+    # Reachable: whether this process holds the keys to seal its payloads is next.
+    check = getattr(client.data_converter.payload_codec, "check", None)
+    if check is not None:
+        check()
+    return client

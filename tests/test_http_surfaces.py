@@ -13,6 +13,7 @@ import re
 import socket
 import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import psutil
@@ -224,3 +225,15 @@ def test_a_hostile_mcp_request_forges_no_log_line(mcp_stack: Stack) -> None:
         text = log.read_text(errors="replace")
         assert "\x1b" not in text, log.name
         assert f"\n{FORGED_TIME}" not in text, log.name
+
+
+def test_a_worker_without_the_stacks_keys_says_so_in_one_line(mcp_stack: Stack, tmp_path: Path) -> None:
+    """A team's worker run elsewhere, with a home of its own: it would seal what nothing
+    else can open, so it stops with one line that says where the keys are."""
+    elsewhere = Stack(home=tmp_path / "elsewhere", temporal_port=mcp_stack.temporal_port)
+    elsewhere.extra_env["TEMPORAL_ADDRESS"] = f"127.0.0.1:{mcp_stack.temporal_port}"
+    result = elsewhere.run("worker", "it", timeout=60)
+    assert result.returncode == 1
+    [line] = result.stderr.splitlines()
+    assert line.startswith("Error: No payload keys at ")
+    assert "copy that file from the stack's DAGENT_HOME" in line

@@ -152,7 +152,9 @@ def test_a_damaged_key_file_says_so(tmp_path: Path) -> None:
 def test_only_up_makes_keys(tmp_path: Path) -> None:
     """A worker that made keys of its own would seal what no other process can open."""
     with pytest.raises(ConfigError, match=r"No payload keys at .*: run 'dagent up'"):
-        PayloadCipher(tmp_path)
+        PayloadCipher(tmp_path).check()
+    with pytest.raises(ConfigError, match=r"No payload keys at"):
+        asyncio.run(PayloadCipher(tmp_path).encode([CONVERTER.to_payload("x")]))
     assert not keyring.keys_file(tmp_path).exists()
 
 

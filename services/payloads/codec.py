@@ -42,8 +42,12 @@ class PayloadCipher(PayloadCodec):
     def __init__(self, home: Path, encrypt: bool = True) -> None:
         self._home = home
         self._encrypt = encrypt
-        if encrypt:
-            self._ring()  # no keys: said now, in one line, not at the first payload
+
+    def check(self) -> None:
+        """ConfigError now, in one line, if this process could not seal: not at its first
+        payload, deep in a worker."""
+        if self._encrypt:
+            self._ring()
 
     def _ring(self) -> keyring.KeyRing:
         """The stack's ring. Only `dagent up` and `dagent keys rotate` make keys: a worker
