@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import subprocess
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -28,6 +29,11 @@ from tests.helpers import Stack, eventually, free_port
 # Whichever test imports LiteLLM first (a scripted model, say), it never reaches for
 # its price map on the network.
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+# Run as a background job (`bash .ci/run &`), the tests inherit SIGINT ignored, and so
+# would every dagent they start: the Ctrl-C tests would send it to deaf processes. A
+# handler here (not inherited across exec) gives those children the default back.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(scope="session", autouse=True)

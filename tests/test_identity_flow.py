@@ -15,11 +15,12 @@ import httpx
 import pytest
 from google.protobuf.json_format import MessageToDict
 from temporalio.api.operatorservice.v1 import ListNexusEndpointsRequest
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowFailureError
 
 from durable_agents_cli.stack.components import temporal_binary
 from services import conversation, topology
 from services.conversation import MessageRejectedError, workflow_id
+from services.failures import root_message
 from services.identity import audit, users
 from services.identity.acting import Acting
 from services.identity.headers import ClientIdentity
@@ -159,7 +160,20 @@ async def test_a_tool_workflow_started_with_the_temporal_cli_is_refused_by_the_s
         check=False,
     )
     assert ran.returncode != 0, ran.stdout
-    assert "stock_price was refused by the finance service: no token was presented" in ran.stdout + ran.stderr
+    # The reason is sealed like any payload: the outsider reads none of it ...
+    assert "Encoded failure" in ran.stdout
+    assert "no token" not in ran.stdout + ran.stderr
+    # ... a holder of the stack's keys reads it.
+    sealed = Client(
+        agent_workers.client.service_client,
+        namespace=team.namespace,
+        data_converter=agent_workers.client.data_converter,
+    )
+    with pytest.raises(WorkflowFailureError) as failed:
+        await sealed.get_workflow_handle(key.replace("/", "-")).result()
+    assert "stock_price was refused by the finance service: no token was presented" in root_message(
+        failed.value
+    )
     trail = [d for d in audit.read(agent_workers.home, ["finance"]) if d.idempotency_key == key]
     assert [(d.allowed, d.user) for d in trail] == [(False, "")]
 
@@ -240,6 +254,8 @@ async def test_a_call_on_the_nexus_http_path_is_refused_by_the_service(
     async with httpx.AsyncClient(timeout=30, trust_env=False) as http:
         response = await http.post(url, json=call, headers={"Nexus-Request-Id": uuid.uuid4().hex})
     assert response.status_code >= 400, response.text
-    assert "no token was presented" in response.text
+    # Refused, its reason sealed: the outsider reads none of it (the trail has it).
+    assert "Encoded failure" in response.text
+    assert "no token" not in response.text
     trail = [d for d in audit.read(agent_workers.home, ["finance"]) if d.idempotency_key == key]
     assert [d.allowed for d in trail] == [False]
