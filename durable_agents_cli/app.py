@@ -114,7 +114,8 @@ def _usage_line(error: typer.TyperException) -> str:
     """What is wrong and where help is, e.g. "Missing argument 'QUESTION'. See 'dagent ask -h'."."""
     context = getattr(error, "ctx", None)
     command = context.command_path if context is not None else "dagent"
-    return f"{error.format_message().rstrip('.')}. See '{command} -h'."
+    message = error.format_message()
+    return f"{message}{'' if message.endswith(('.', '?')) else '.'} See '{command} -h'."
 
 
 def _exit_code(code: object) -> int:

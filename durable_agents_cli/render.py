@@ -94,6 +94,7 @@ def status_json(
         "healthy": healthy,
         "pattern": state.config.pattern if state else None,
         "model": state.config.model if state else None,
+        "encrypted": state.config.encrypt if state else None,
         "temporal": {
             "address": address,
             "reachable": reachable,

@@ -64,6 +64,19 @@ def transcript(entries: list[TranscriptEntry]) -> RenderableType:
     return Group(*parts)
 
 
+def plain_transcript(entries: list[TranscriptEntry]) -> str:
+    """The transcript as plain lines, for a pipe or a file: the text as written."""
+    lines = []
+    for entry in entries:
+        lines.append(f"you: {entry.question}")
+        if entry.reply is None:
+            lines.append("(still being answered)")
+            continue
+        lines.append(entry.reply.text.rstrip())
+        lines.extend(tool_line(call).plain for call in entry.reply.tool_calls)
+    return "\n".join(lines) + "\n"
+
+
 def plain_answer(reply: Reply, elapsed: float) -> str:
     """The answer as plain lines, for a pipe or a file: the text as written, no padding."""
     lines = [

@@ -67,6 +67,7 @@ def uvicorn_limits() -> dict[str, Any]:
         "limit_concurrency": MAX_CONNECTIONS,
         "timeout_keep_alive": KEEP_ALIVE,
         "server_header": False,
+        "date_header": False,  # a proxied answer carries its own
         # Uvicorn's loggers go through dagent's handler (one escaped line per record).
         "log_config": None,
     }

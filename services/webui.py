@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import hmac
+import json
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -30,11 +31,12 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
-from temporalio.api.common.v1 import Payloads
+from temporalio.api.common.v1 import Payload, Payloads
 
 from services import topology
 from services.errors import DagentError
 from services.http_limits import uvicorn_limits
+from services.payloads import marks
 from services.payloads.codec import PayloadCipher, unmarked
 from services.web_access import COOKIE, QUERY, ensure_token
 
@@ -137,14 +139,16 @@ def build_app(port: int, upstream_port: int, home: Path, encrypt: bool, token: s
             opened = await cipher.decode(list(payloads.payloads))
         except DagentError as exc:  # the key file became unreadable
             return PlainTextResponse(str(exc), status_code=500)
-        # The codec's marks are for dagent's own code, not the UI.
-        answer = json_format.MessageToJson(Payloads(payloads=[unmarked(p) for p in opened]))
+        answer = json_format.MessageToJson(Payloads(payloads=[_for_the_ui(p) for p in opened]))
         return Response(answer, media_type="application/json")
 
     async def proxy(request: Request) -> Response:
         # The browser's own Host (already checked) goes on: the UI builds its links from it.
         # The secret does not: it is this guard's, not the UI's.
         headers = [(k, v) for k, v in request.headers.raw if k.lower() not in HOP_BY_HOP and k != b"cookie"]
+        if b"accept-encoding" not in {k.lower() for k, _ in headers}:
+            # What the client takes, not what this proxy's own HTTP client would ask for.
+            headers.append((b"accept-encoding", b"identity"))
         cookies = [
             c for c in request.headers.get("cookie", "").split("; ") if c and not c.startswith(f"{COOKIE}=")
         ]
@@ -179,6 +183,15 @@ def build_app(port: int, upstream_port: int, home: Path, encrypt: bool, token: s
         lifespan=lambda _: _closing(upstream),
     )
     return Guard(app, port, token)
+
+
+def _for_the_ui(payload: Payload) -> Payload:
+    """A decoded payload without the codec's marks (they are for dagent's own code); one
+    that could not be opened reads as why, not as a bare `null`."""
+    if marks.UNVERIFIED in payload.metadata:
+        reason = f"(not decrypted: {marks.why_unverified(payload)})"
+        return Payload(metadata={"encoding": b"json/plain"}, data=json.dumps(reason).encode())
+    return unmarked(payload)
 
 
 async def _no_such_codec_route(request: Request) -> Response:

@@ -264,7 +264,13 @@ def test_the_database_and_grpc_readers_see_only_ciphertext(running_stack: Stack)
     [entry] = json.loads(history.stdout)
     assert secret in entry["question"]
     assert entry["reply"]["tool_calls"][0]["tool"] == "stock_price"
-    assert secret in running_stack.run("history", session, check=True).stdout
+    piped = running_stack.run("history", session, check=True).stdout
+    assert secret in piped
+    # In a pipe: the text as written, no padding to the terminal's width.
+    assert all(line == line.rstrip() for line in piped.splitlines())
+    missing = running_stack.run("history", "no-such-session")
+    assert missing.returncode == 1
+    assert missing.stderr.startswith("Error: No session 'no-such-session' on this stack")
 
 
 def test_rotated_keys_keep_older_sessions_readable(running_stack: Stack) -> None:

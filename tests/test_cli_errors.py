@@ -174,3 +174,25 @@ def test_a_usage_error_is_one_line(stack: Stack, args: tuple[str, ...], problem:
     assert problem in line
     # Where help is (as `uv run dagent ...` where dagent is not on PATH).
     assert line.endswith(f"{help_of} -h'.")
+
+
+def test_lost_payload_keys_are_named_never_replaced(stack: Stack) -> None:
+    """Sessions sealed with the stack's keys would be unreadable for good under new ones:
+    `status` says the keys are gone, `up` refuses to make others, nothing crashes."""
+    stack.run("up", check=True)
+    keys = stack.home / "auth" / "payload-keys.json"
+    saved = keys.read_bytes()
+    keys.unlink()
+    status = stack.run("status")
+    assert status.returncode == 3
+    assert "payload keys" in status.stderr
+    assert "are gone" in status.stderr
+    for args in (("up",), ("ask", "What is 1 + 1?")):
+        result = stack.run(*args)
+        assert result.returncode == 1
+        [line] = result.stderr.splitlines()
+        assert "payload keys" in line
+    assert not keys.exists()  # nothing made new ones
+    keys.write_bytes(saved)
+    keys.chmod(0o600)
+    assert json.loads(stack.run("ask", "What is 1 + 1?", "--json", check=True).stdout)["answer"]

@@ -147,6 +147,11 @@ def test_the_ui_decodes_for_its_user_only_and_never_encodes(mcp_stack: Stack) ->
         assert decoded.status_code == 200
         text = base64.b64decode(decoded.json()["payloads"][0]["data"]).decode()
         assert "What is 3 * 4?" in text
+        # A payload that does not open reads as why, not as a bare null.
+        tampered = json.loads(json.dumps(body))
+        tampered["payloads"][0]["data"] = base64.b64encode(b"\0" * 40).decode()
+        shown = browser.post(f"{codec}/decode", json=tampered, headers={"Origin": ui}).json()
+        assert "not decrypted" in base64.b64decode(shown["payloads"][0]["data"]).decode()
         assert (
             browser.post(f"{codec}/decode", json=body, headers={"Origin": f"http://{EVIL}"}).status_code
             == 403

@@ -27,7 +27,8 @@ def read_question(stream: BinaryIO) -> str:
     if len(data) > STDIN_LIMIT:
         raise DagentError(f"The message on standard input is larger than {STDIN_LIMIT // 1024**2} MB.")
     try:
-        return data.decode("utf-8")
+        # `echo ... |` ends the text with a line break that is not part of the question.
+        return data.decode("utf-8").rstrip("\r\n")
     except UnicodeDecodeError as exc:
         raise DagentError(
             f"The message on standard input is not UTF-8 text (byte {exc.start}); send text."

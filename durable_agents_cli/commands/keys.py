@@ -26,6 +26,8 @@ def keys_list(
     if ring is None:
         console.out.print("No payload keys yet: 'dagent up' makes the first.")
         return
+    if not _stack_encrypts():
+        console.warn("This stack runs with --no-encrypt: these keys only read what was sealed before.")
     table = Table(title="Payload keys")
     table.add_column("id")
     table.add_column("use")
@@ -50,3 +52,11 @@ def register(app: typer.Typer) -> None:
     keys.command("list", epilog=console.examples("dagent keys list", "dagent keys list --json"))(keys_list)
     keys.command("rotate", epilog=console.examples("dagent keys rotate"))(keys_rotate)
     app.add_typer(keys, name="keys")
+
+
+def _stack_encrypts() -> bool:
+    from durable_agents_cli.stack.paths import StackPaths
+    from durable_agents_cli.stack.state import read_config
+
+    stack = read_config(StackPaths(load_settings().home))
+    return stack is None or stack.encrypt

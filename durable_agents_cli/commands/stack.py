@@ -134,6 +134,26 @@ def up(
     )
 
 
+def _payload_keys_problem(paths: StackPaths, state: StackState | None) -> str | None:
+    """Why an encrypting stack cannot seal or open payloads now, if it cannot: every
+    command that sends or reads a message would fail."""
+    if state is None or not state.config.encrypt:
+        return None
+    from services.errors import ConfigError
+    from services.payloads import keyring
+
+    try:
+        ring = keyring.load(paths.home)
+    except ConfigError as exc:
+        return str(exc)
+    if ring is None:
+        return (
+            f"The payload keys at {keyring.keys_file(paths.home)} are gone: nothing can send "
+            "or read a message; put the file back."
+        )
+    return None
+
+
 def _ui_link(home: Path, state: StackState) -> str | None:
     """The Web UI's address with its secret (the UI answers only a browser that has it)."""
     from services.web_access import login_link
@@ -200,7 +220,10 @@ def status(
     state = control.observed(state) if state else None
     address = state.config.temporal_address if state else None
     reachable = address_accepts(address) if address else False
-    healthy = control.healthy(state, reachable)
+    keys_problem = _payload_keys_problem(paths, state)
+    if keys_problem:
+        console.warn(keys_problem)
+    healthy = control.healthy(state, reachable) and keys_problem is None
     if as_json:
         console.out.print_json(json.dumps(render.status_json(state, reachable, address, healthy)))
     elif state is None and not alive:
@@ -211,7 +234,8 @@ def status(
         console.out.print(render.components_table(state))
         temporal_line = f"Temporal {address}: " + ("reachable" if reachable else "NOT reachable")
         ui_link = _ui_link(paths.home, state)
-        console.out.print(temporal_line + (f" · Web UI {ui_link}" if ui_link else ""))
+        payloads = "payloads encrypted" if state.config.encrypt else "payloads NOT encrypted (--no-encrypt)"
+        console.out.print(temporal_line + f" · {payloads}" + (f" · Web UI {ui_link}" if ui_link else ""))
         if state.error:
             console.warn(state.error)
     if not healthy:

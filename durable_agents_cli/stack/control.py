@@ -123,9 +123,9 @@ def _up(paths: StackPaths, config: StackConfig, progress: Progress | None) -> Up
         # A supervisor whose state is lost or damaged cannot be told what to change:
         # it is replaced (found by its lock), or a second one would find the lock held.
         down(paths)
-    config = _placed(
-        config, running.config if running is not None else read_config(paths), running is not None
-    )
+    earlier = running.config if running is not None else read_config(paths)
+    _check_payload_keys(config, earlier, paths)
+    config = _placed(config, earlier, earlier_runs=running is not None)
     if running is not None and running.phase == "ready" and running.config.same_stack(config):
         return UpResult(running, already_up=True)
     _check_ports(config, paths, running)
@@ -179,6 +179,21 @@ def _supervisor_lacks_model_environment(supervisor: int, config: StackConfig) ->
     except psutil.Error:
         return False  # cannot tell: keep what runs
     return environment_digest(config.model, environ) != config.model_environment
+
+
+def _check_payload_keys(config: StackConfig, earlier: StackConfig | None, paths: StackPaths) -> None:
+    """Refuse to make new payload keys over lost ones: a stack that sealed its sessions
+    with them would be left unable to read any of them, without a word."""
+    from services.payloads import keyring
+
+    if not (config.encrypt and earlier is not None and earlier.encrypt):
+        return
+    if keyring.load(paths.home) is None:  # a damaged or shared file raises its own line
+        raise ConfigError(
+            f"The payload keys at {keyring.keys_file(paths.home)} are gone, and this stack's sessions "
+            "are sealed with them: put the file back (from a backup), or start afresh with "
+            "'dagent down --purge' (the sessions sealed with them stay unreadable)."
+        )
 
 
 def _placed(config: StackConfig, earlier: StackConfig | None, earlier_runs: bool) -> StackConfig:

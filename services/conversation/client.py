@@ -17,6 +17,7 @@ from temporalio.client import (
     Client,
     WithStartWorkflowOperation,
     WorkflowFailureError,
+    WorkflowQueryFailedError,
     WorkflowUpdateFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
 )
@@ -92,15 +93,19 @@ async def send(
         raise MessageRejectedError(MESSAGE_TOO_LONG)
     message = UserMessage(id=message_id or new_message_id(), text=clean_text(text))
     for attempt in range(SEND_ATTEMPTS):
+        # A with-start operation can be used once: a new one per attempt.
+        operation = _start_operation(session, turns_per_run, pattern, task_queue)
         try:
-            reply: Reply = await client.execute_update_with_start_workflow(
-                SEND_UPDATE,
-                message,
-                # A with-start operation can be used once: a new one per attempt.
-                start_workflow_operation=_start_operation(session, turns_per_run, pattern, task_queue),
-                id=message.id,
-                result_type=Reply,
-            )
+            try:
+                reply: Reply = await client.execute_update_with_start_workflow(
+                    SEND_UPDATE,
+                    message,
+                    start_workflow_operation=operation,
+                    id=message.id,
+                    result_type=Reply,
+                )
+            finally:
+                _settle(operation)
             return reply.shown()
         except WorkflowUpdateFailedError as exc:
             raise MessageRejectedError(root_message(exc)) from None
@@ -114,10 +119,24 @@ async def send(
         except RPCError as exc:
             # The workflow's last task failed (typically a timeout under load) and the
             # server will retry it; the same message id makes sending again safe.
-            if exc.status != RPCStatusCode.FAILED_PRECONDITION or attempt == SEND_ATTEMPTS - 1:
+            if exc.status != RPCStatusCode.FAILED_PRECONDITION:
                 raise
+            if attempt == SEND_ATTEMPTS - 1:
+                raise ConversationUnavailableError(
+                    f"Session '{session}' cannot take a message now: its workflow keeps failing "
+                    f"({exc.message.rstrip('.')}); see 'dagent logs orchestrator'. The message was not sent."
+                ) from None
             await asyncio.sleep(min(2.0, 0.1 * 2**attempt))
     raise AssertionError("unreachable")
+
+
+def _settle(operation: WithStartWorkflowOperation[Any, Any]) -> None:
+    """Read the operation's failure, if it has one: it is the update's own, already being
+    raised, and asyncio would otherwise print it again, whole, as 'Future exception was
+    never retrieved' (hundreds of lines for a user who sent one message)."""
+    future = operation._workflow_handle  # the SDK exposes it only as a coroutine
+    if future.done() and not future.cancelled():
+        future.exception()
 
 
 def _start_operation(
@@ -148,6 +167,17 @@ async def check_session_pattern(client: Client, session: str, pattern: topology.
             f"Session '{session}' began with the '{began}' pattern and the stack runs '{pattern}'; "
             f"start a new session, or run 'dagent up --pattern {began}' to continue it."
         )
+
+
+async def exists(client: Client, session: str) -> bool:
+    """Whether the session has begun (its workflow exists, whoever owns it)."""
+    try:
+        await client.get_workflow_handle(workflow_id(session)).describe()
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND:
+            return False
+        raise
+    return True
 
 
 async def progress(client: Client, session: str) -> Progress:
@@ -183,10 +213,15 @@ async def _query(client: Client, session: str, name: str, result_type: type[Any]
                 "check 'dagent status' and 'dagent logs orchestrator'"
             )
         else:
-            reason = exc.message
-        raise ConversationUnavailableError(
-            f"Cannot read the {what} of session '{session}': {reason}."
-        ) from None
+            reason = exc.message.rstrip(".")
+    except WorkflowQueryFailedError:
+        # Its words are sealed, and about the workflow's own failure: say what to do.
+        reason = (
+            "its workflow cannot answer (it began under another pattern, is sealed with keys this home "
+            "no longer has, or keeps failing); "
+            "see 'dagent logs orchestrator'"
+        )
+    raise ConversationUnavailableError(f"Cannot read the {what} of session '{session}': {reason}.") from None
 
 
 async def tool_catalog(
