@@ -132,6 +132,10 @@ async def run_worker(
         _warm_up(loop, parts.warm_up, warm_marker(settings.home, name))
     if client is None:
         client = await connect_worker_client(name, settings, address)
+        if name in topology.TEAMS:
+            from services.identity.keys import require_local_key_set
+
+            require_local_key_set(settings.home)
     worker = build_worker(name, client, parts, task_queue)
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):

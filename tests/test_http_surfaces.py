@@ -242,3 +242,12 @@ def test_a_worker_without_the_stacks_keys_says_so_in_one_line(mcp_stack: Stack, 
     [line] = result.stderr.splitlines()
     assert line.startswith("Error: No payload keys at ")
     assert "copy that file from the stack's DAGENT_HOME" in line
+    # With the payload keys but not the identity keys: it would refuse every call.
+    (elsewhere.home / "auth").mkdir(parents=True, mode=0o700)
+    for name in ("payload-keys.json",):
+        (elsewhere.home / "auth" / name).write_bytes((mcp_stack.home / "auth" / name).read_bytes())
+        (elsewhere.home / "auth" / name).chmod(0o600)
+    result = elsewhere.run("worker", "it", timeout=60)
+    assert result.returncode == 1
+    [line] = result.stderr.splitlines()
+    assert line.startswith("Error: No identity keys at ")

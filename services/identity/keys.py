@@ -130,6 +130,17 @@ def local_key_set(home: Path) -> KeySet:
     return KeySet(str(auth_dir(home) / JWKS_FILE))
 
 
+def require_local_key_set(home: Path) -> None:
+    """ConfigError, in one line, unless the stack's public keys are here: a tool service
+    without them would start, then refuse every call."""
+    path = auth_dir(home) / JWKS_FILE
+    if not path.exists():
+        raise ConfigError(
+            f"No identity keys at {path}: run 'dagent up' to make them, or copy jwks.json from "
+            "the stack's DAGENT_HOME/auth (a tool service checks each call's token with them)."
+        )
+
+
 # location -> (its modification stamp, its keys): a key set read once per change,
 # not once per token.
 _file_cache: dict[str, tuple[tuple[int, int], jwt.PyJWKSet]] = {}

@@ -34,7 +34,7 @@ from services.failures import root_message
 from services.http_limits import uvicorn_limits
 from services.identity import delegation, users
 from services.identity.headers import ClientIdentity, call_token
-from services.identity.keys import local_key_set, signing_key
+from services.identity.keys import local_key_set, require_local_key_set, signing_key
 from services.identity.tokens import mint, verify
 from services.teams import SCOPES, get_tool, tools_of
 from services.tools import ToolInputError
@@ -228,6 +228,7 @@ async def serve(
     team = topology.TEAMS[team_name]
     if client is None:
         client = await connect(team_name, home, encrypt, address)
+        require_local_key_set(home)
     if transport == "stdio":
         await build_server(team, client, home, http=False).run_stdio_async(show_banner=False)
         return
