@@ -94,17 +94,21 @@ class Guard:
         if host != self.canonical:
             return RedirectResponse(f"http://{self.canonical}{_target(request)}", status_code=307)
         shown = request.query_params.get(QUERY)
-        if shown is not None and hmac.compare_digest(shown, self.token):
+        if shown is not None and self._holds(shown):
             # Once: from now on the cookie carries it, and the address bar no longer does.
             kept = [(k, v) for k, v in request.query_params.multi_items() if k != QUERY]
             answer = RedirectResponse(request.url.path + (f"?{urlencode(kept)}" if kept else ""), 303)
             answer.set_cookie(COOKIE, self.token, httponly=True, samesite="strict", path="/")
             return answer
-        if not hmac.compare_digest(request.cookies.get(COOKIE, ""), self.token):
+        if not self._holds(request.cookies.get(COOKIE, "")):
             return _refused(
                 request, 401, "Open the Web UI from the link 'dagent up' or 'dagent status' prints."
             )
         return None
+
+    def _holds(self, given: str) -> bool:
+        # In constant time, and as bytes: a str that is not ASCII would make it raise.
+        return hmac.compare_digest(given.encode(), self.token.encode())
 
 
 def _refused(request: Request, status: int, reason: str) -> Response:

@@ -107,6 +107,9 @@ def test_the_ui_answers_only_the_browser_that_opened_its_link(mcp_stack: Stack) 
     ui = f"http://127.0.0.1:{mcp_stack.ui_port}"
     assert httpx.get(ui, timeout=10).status_code == 401
     assert httpx.get(f"{ui}/?dagent-token=guess", timeout=10).status_code == 401
+    assert httpx.get(f"{ui}/?dagent-token=%C3%A9t%C3%A9", timeout=10).status_code == 401
+    latin = {"Cookie": "dagent-web=\u00e9t\u00e9".encode("latin-1")}
+    assert httpx.get(ui, headers=latin, timeout=10).status_code == 401  # type: ignore[arg-type]
     opened = httpx.get(ui_login(mcp_stack), timeout=10)
     assert opened.status_code == 303
     assert opened.headers["location"] == "/"  # the secret leaves the address bar
