@@ -9,7 +9,10 @@ import typer
 from rich.table import Table
 
 from durable_agents_cli import console
+from durable_agents_cli.stack.state import as_the_stack_runs
 from services.settings import load_settings
+
+NOT_SEALING = "This stack runs with --no-encrypt: the keys only read what was sealed before."
 
 
 def keys_list(
@@ -26,8 +29,8 @@ def keys_list(
     if ring is None:
         console.out.print("No payload keys yet: 'dagent up' makes the first.")
         return
-    if not _stack_encrypts():
-        console.warn("This stack runs with --no-encrypt: these keys only read what was sealed before.")
+    if not as_the_stack_runs(load_settings()).encrypt:
+        console.warn(NOT_SEALING)
     table = Table(title="Payload keys")
     table.add_column("id")
     table.add_column("use")
@@ -40,7 +43,10 @@ def keys_rotate() -> None:
     """Make a new current payload key. Older keys stay, to read what they encrypted."""
     from services.payloads import keyring
 
-    ring = keyring.rotate(load_settings().home)
+    settings = as_the_stack_runs(load_settings())
+    ring = keyring.rotate(settings.home)
+    if not settings.encrypt:
+        console.warn(NOT_SEALING)
     console.out.print(
         f"Payload key {ring.current} now encrypts; {len(ring.keys) - 1} older key(s) kept to decrypt. "
         "Running workers use it from their next payload."
@@ -52,11 +58,3 @@ def register(app: typer.Typer) -> None:
     keys.command("list", epilog=console.examples("dagent keys list", "dagent keys list --json"))(keys_list)
     keys.command("rotate", epilog=console.examples("dagent keys rotate"))(keys_rotate)
     app.add_typer(keys, name="keys")
-
-
-def _stack_encrypts() -> bool:
-    from durable_agents_cli.stack.paths import StackPaths
-    from durable_agents_cli.stack.state import read_config
-
-    stack = read_config(StackPaths(load_settings().home))
-    return stack is None or stack.encrypt

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, Literal
 
@@ -11,9 +10,9 @@ import typer
 
 from durable_agents_cli import console
 from durable_agents_cli.stack.paths import StackPaths
-from durable_agents_cli.stack.state import read_config
+from durable_agents_cli.stack.state import as_the_stack_runs, read_config
 from services import topology
-from services.settings import ENCRYPT_VARIABLE, DagentSettings, load_settings
+from services.settings import DagentSettings, load_settings
 
 if TYPE_CHECKING:
     from typing import TypeAlias
@@ -49,16 +48,6 @@ def temporal_address(settings: DagentSettings) -> str:
     return stack.temporal_address if stack else f"{topology.LOOPBACK}:{settings.temporal_port}"
 
 
-def stack_settings(settings: DagentSettings) -> DagentSettings:
-    """`settings` with encryption as the stack in DAGENT_HOME runs it, unless
-    DAGENT_ENCRYPT says otherwise: an MCP client that launches `mcp serve` against a
-    `--no-encrypt` stack must not seal what its workers cannot open."""
-    if ENCRYPT_VARIABLE in os.environ:
-        return settings
-    stack = read_config(StackPaths(settings.home))
-    return settings.model_copy(update={"encrypt": stack.encrypt}) if stack else settings
-
-
 def worker(
     name: Annotated[
         WorkerName,
@@ -66,7 +55,7 @@ def worker(
     ],
 ) -> None:
     """Run one worker in the foreground (what `dagent up` spawns)."""
-    settings = stack_settings(load_settings())
+    settings = as_the_stack_runs(load_settings())
     _configure_logging(settings.log_level)
     from services.worker import run_worker
 
@@ -94,7 +83,7 @@ def mcp_serve(
     ] = None,
 ) -> None:
     """Run one team's MCP server in the foreground."""
-    settings = stack_settings(load_settings())
+    settings = as_the_stack_runs(load_settings())
     _configure_logging(settings.log_level)
     from services.toolservice.mcp_server import serve
 

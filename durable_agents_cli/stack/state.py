@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any, Literal
 
@@ -13,6 +14,7 @@ from pydantic import BaseModel, model_validator
 
 from durable_agents_cli.stack.paths import StackPaths, write_atomic
 from services import limits, topology
+from services.settings import ENCRYPT_VARIABLE, DagentSettings
 
 # restarting: it died and the supervisor starts it again; crashed: it gave up on it;
 # suspended: alive but stopped (SIGSTOP), as `status` observes it: it answers nothing.
@@ -122,3 +124,13 @@ def read_state(paths: StackPaths) -> StackState | None:
 
 def write_state(paths: StackPaths, state: StackState) -> None:
     write_atomic(paths.state_file, state.model_dump_json(indent=2))
+
+
+def as_the_stack_runs(settings: DagentSettings) -> DagentSettings:
+    """`settings` with encryption as the stack in DAGENT_HOME runs it, unless
+    DAGENT_ENCRYPT says otherwise: an MCP client that launches `mcp serve` against a
+    `--no-encrypt` stack must not seal what its workers cannot open."""
+    if ENCRYPT_VARIABLE in os.environ:
+        return settings
+    stack = read_config(StackPaths(settings.home))
+    return settings.model_copy(update={"encrypt": stack.encrypt}) if stack else settings

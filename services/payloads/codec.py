@@ -14,6 +14,7 @@ plaintext payload is passed on unmarked: histories written before encryption rep
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -64,7 +65,7 @@ class PayloadCipher(PayloadCodec):
         if not self._encrypt:
             return [unmarked(payload) for payload in payloads]
         ring = self._ring()
-        cipher = AESGCM(ring.keys[ring.current])
+        cipher = _aead(ring.keys[ring.current])
         key_id = ring.current.encode()
         sealed = []
         for payload in payloads:
@@ -94,12 +95,18 @@ def _open(ring: keyring.KeyRing | None, payload: Payload) -> Payload:
         return _unverifiable(f"it is encrypted with a key this stack does not hold ({key_id!r})")
     nonce, sealed = payload.data[:NONCE_BYTES], payload.data[NONCE_BYTES:]
     try:
-        inner = Payload.FromString(AESGCM(key).decrypt(nonce, sealed, key_id))
+        inner = Payload.FromString(_aead(key).decrypt(nonce, sealed, key_id))
     except (InvalidTag, ValueError, DecodeError):
         return _unverifiable("its ciphertext does not authenticate under the stack's key")
     inner = unmarked(inner)
     inner.metadata[VERIFIED] = key_id
     return inner
+
+
+@functools.lru_cache(maxsize=16)
+def _aead(key: bytes) -> AESGCM:
+    """One cipher object per key, not one per payload."""
+    return AESGCM(key)
 
 
 def _unverifiable(reason: str) -> Payload:

@@ -37,7 +37,13 @@ def keys_file(home: Path) -> Path:
     return auth_dir(home) / KEYS_FILE
 
 
-_cache: dict[Path, tuple[tuple[int, int], KeyRing]] = {}
+# path -> (what lstat said of the file when it was read, its ring). Every payload a
+# process encodes or decodes asks for the ring: one lstat, not an open and a read.
+_cache: dict[Path, tuple[tuple[int, ...], KeyRing]] = {}
+
+
+def _stamp(status: os.stat_result) -> tuple[int, ...]:
+    return (status.st_ino, status.st_mtime_ns, status.st_size, status.st_mode, status.st_uid)
 
 
 def load(home: Path) -> KeyRing | None:
@@ -45,6 +51,9 @@ def load(home: Path) -> KeyRing | None:
     the user's own and private, or is not a key ring."""
     path = keys_file(home)
     try:
+        cached = _cache.get(path)
+        if cached is not None and cached[0] == _stamp(os.lstat(path)):
+            return cached[1]  # unchanged: owner, mode and content as checked then
         descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
     except FileNotFoundError:
         return None
@@ -57,12 +66,8 @@ def load(home: Path) -> KeyRing | None:
                 f"The payload keys {path} must be yours and private: "
                 f"chown {os.geteuid()} and chmod 600 it (others may have read them)."
             )
-        stamp = (status.st_mtime_ns, status.st_size)
-        cached = _cache.get(path)
-        if cached is not None and cached[0] == stamp:
-            return cached[1]
         ring = _parse(path, handle.read())
-    _cache[path] = (stamp, ring)
+    _cache[path] = (_stamp(status), ring)
     return ring
 
 
