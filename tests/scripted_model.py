@@ -34,6 +34,9 @@ TEXT_SCRIPTS: dict[str, str] = {
     "escape-answer": "\x1b]0;pwned\x07\x1b[2JThe answer\x9b31m is \x1b]52;c;ZXZpbA==\x1b\\here.",
 }
 
+# The names of the tools each model call was offered, in order (any script).
+OFFERED: list[list[str]] = []
+
 
 def register() -> None:
     import litellm
@@ -45,6 +48,8 @@ def register() -> None:
 
         def completion(self, *args: Any, **kwargs: Any) -> ModelResponse:
             messages = kwargs.get("messages") or []
+            tools = (kwargs.get("optional_params") or {}).get("tools") or []
+            OFFERED.append([tool["function"]["name"] for tool in tools])
             script = _script_name(messages)
             answered = any(m.get("role") == "tool" for m in messages[_last_user(messages) :])
             message: dict[str, Any] = {"role": "assistant", "content": None}

@@ -17,8 +17,9 @@ from typing import Any, cast
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from agents import Agent, FunctionTool, RunContextWrapper, Runner, RunResult, TResponseInputItem
+    from agents import Agent, FunctionTool, RunContextWrapper, Runner, RunResult, Tool, TResponseInputItem
     from agents.exceptions import AgentsException, MaxTurnsExceeded
+    from agents.mcp import MCPServer
     from temporalio.openai_agents import AgentsWorkflowError
 
     from services.conversation.contract import (
@@ -51,11 +52,13 @@ class AgentsConversation(Conversation):
     async def answer(self, message: UserMessage, catalog: ToolCatalogResult) -> Answer:
         records: list[ToolCallRecord] = []
         caller = ToolCaller({route.name: route for route in catalog.tools}, self.circuits, self.show, message)
+        own = [self._tool(route, caller, records) for route in self.function_tools(catalog)]
+        mcp_tools, mcp_servers = self.mcp(catalog)
         agent: Agent[Any] = Agent(
             name="dagent",
             instructions=self.memory.instructions(catalog.unavailable),
-            tools=[self._tool(route, caller, records) for route in self.function_tools(catalog)],
-            mcp_servers=self.mcp_servers(),
+            tools=[*own, *mcp_tools],
+            mcp_servers=mcp_servers,
             model=WORKFLOW_MODEL_NAME,
         )
         if self.memory.first_question is None:
@@ -84,9 +87,10 @@ class AgentsConversation(Conversation):
         """The tools the agent calls as FunctionTools (through dagent's tool calls): all of them."""
         return catalog.tools
 
-    def mcp_servers(self) -> list[Any]:
-        """The MCP servers the agent talks to directly (none: tools go through Nexus)."""
-        return []
+    def mcp(self, catalog: ToolCatalogResult) -> tuple[list[Tool], list[MCPServer]]:
+        """The tools the SDK calls on MCP servers itself, and the MCP servers it lists
+        them from (none: tools go through Nexus)."""
+        return [], []
 
     async def turn_grant(self, message: UserMessage) -> str | None:
         """The grant the turn's MCP calls act with (none: no MCP server here)."""

@@ -16,8 +16,8 @@ from temporalio.exceptions import ActivityError
 from temporalio.exceptions import TimeoutError as TemporalTimeoutError
 
 with workflow.unsafe.imports_passed_through():
-    from agents import RunContextWrapper, RunResult, ToolCallItem, ToolCallOutputItem
-    from agents.mcp import MCPToolMetaContext
+    from agents import RunContextWrapper, RunResult, Tool, ToolCallItem, ToolCallOutputItem
+    from agents.mcp import MCPServer, MCPToolMetaContext
     from temporalio.openai_agents.workflow import temporal_mcp_server
     from temporalio.workflow import ActivityConfig
 
@@ -40,6 +40,7 @@ with workflow.unsafe.imports_passed_through():
         DelegationActivities,
         TurnGrantRequest,
     )
+    from services.orchestrator.mcp_catalog import CatalogMcpServer
     from services.tools import is_failure_text, parse_result
     from services.toolservice.contract import IDEMPOTENCY_META
 
@@ -58,6 +59,10 @@ MCP_ACTIVITY = ActivityConfig(
         maximum_attempts=7,
     ),
 )
+
+# Since this patch, an MCP server's tools are the ones discovery listed for the turn
+# (see mcp_catalog); a run that began before it keeps listing them through the plugin.
+TOOLS_FROM_DISCOVERY = "dagent-mcp-tools-from-discovery"
 
 
 @workflow.defn(name=WORKFLOW_TYPES["mcp"])
@@ -81,18 +86,27 @@ class McpConversation(AgentsConversation):
     def function_tools(self, catalog: ToolCatalogResult) -> list[ToolRoute]:
         return [r for r in catalog.tools if r.transport != "mcp" or r.service in catalog.unavailable]
 
-    def mcp_servers(self) -> list[Any]:
-        unavailable = self.catalog.unavailable if self.catalog else {}
-        return [
-            temporal_mcp_server(
+    def mcp(self, catalog: ToolCatalogResult) -> tuple[list[Tool], list[MCPServer]]:
+        teams = [team for team in topology.TEAMS if team not in catalog.unavailable]
+        if not workflow.patched(TOOLS_FROM_DISCOVERY):
+            # dagent 0.1.0: the plugin listed each server's tools on every turn.
+            return [], [
+                temporal_mcp_server(team, activity_config=MCP_ACTIVITY, **self._mcp_options(team))
+                for team in teams
+            ]
+        tools: list[Tool] = []
+        for team in teams:
+            server = CatalogMcpServer(
                 team,
-                activity_config=MCP_ACTIVITY,
-                failure_error_function=self._mcp_failure(team),
-                tool_meta_resolver=self._mcp_meta(team),
+                [route for route in catalog.tools if route.service == team and route.transport == "mcp"],
+                temporal_mcp_server(team, activity_config=MCP_ACTIVITY),
+                **self._mcp_options(team),
             )
-            for team in topology.TEAMS
-            if team not in unavailable
-        ]
+            tools.extend(server.function_tools())
+        return tools, []
+
+    def _mcp_options(self, team: str) -> dict[str, Any]:
+        return {"failure_error_function": self._mcp_failure(team), "tool_meta_resolver": self._mcp_meta(team)}
 
     def calls_on_mcp_servers(self, result: RunResult, catalog: ToolCatalogResult) -> list[ToolCallRecord]:
         # Tools of an unavailable service ran as FunctionTools and are recorded already.
