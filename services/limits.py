@@ -13,6 +13,10 @@ MAX_MESSAGE_CHARS = 32_000
 # -- what a conversation run carries --------------------------------------------
 # Turns a run holds before it continues as new (Temporal may suggest it sooner).
 DEFAULT_TURNS_PER_RUN = 100
+# Conversations a worker keeps in memory between their turns (each ~0.2 MB with a
+# short history, measured by benchmarks/load.py); one pushed out replays its
+# current run's history at its next turn (DAGENT_WORKFLOW_CACHE).
+DEFAULT_WORKFLOW_CACHE = 500
 # Transcript entries carried into the next run.
 TRANSCRIPT_KEPT = 200
 # The model-facing window: messages (nexus) or Agents SDK items kept verbatim;

@@ -87,6 +87,13 @@ class DagentSettings(BaseSettings):
         le=10_000,
         description="Turns a conversation run holds before it continues as new (keeps history small).",
     )
+    workflow_cache: int = Field(
+        default=limits.DEFAULT_WORKFLOW_CACHE,
+        ge=0,
+        le=100_000,
+        description="Workflows (conversations) a worker keeps in memory between their tasks; one "
+        "pushed out replays its history at its next turn. 0 keeps none.",
+    )
     log_level: LogLevel = Field(
         default="INFO",
         description="Log level of dagent's own processes.",

@@ -22,7 +22,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
-from services import BUILD_ID, health, temporal, topology
+from services import BUILD_ID, health, limits, temporal, topology
 from services.errors import ConfigError
 from services.parts import WorkerParts
 from services.settings import SUPERVISOR_PID_ENV, DagentSettings, warm_marker
@@ -111,7 +111,13 @@ def replayer_options(settings: DagentSettings) -> dict[str, Any]:
     }
 
 
-def build_worker(name: str, client: Client, parts: WorkerParts, task_queue: str | None = None) -> Worker:
+def build_worker(
+    name: str,
+    client: Client,
+    parts: WorkerParts,
+    task_queue: str | None = None,
+    cache: int = limits.DEFAULT_WORKFLOW_CACHE,
+) -> Worker:
     return Worker(
         client,
         task_queue=task_queue or topology.WORKERS[name].task_queue,
@@ -123,6 +129,7 @@ def build_worker(name: str, client: Client, parts: WorkerParts, task_queue: str 
         build_id=BUILD_ID,
         identity=worker_identity(name),
         max_concurrent_workflow_tasks=MAX_CONCURRENT_WORKFLOW_TASKS,
+        max_cached_workflows=cache,
         workflow_runner=sandbox_runner(),
     )
 
@@ -155,7 +162,7 @@ async def run_worker(
             from services.identity.keys import require_local_key_set
 
             require_local_key_set(settings.home)
-    worker = build_worker(name, client, parts, task_queue)
+    worker = build_worker(name, client, parts, task_queue, settings.workflow_cache)
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
