@@ -82,6 +82,17 @@ async def throughput(client: Client, pattern: str, conversations: int, turns_eac
     return conversations * turns_each / (time.perf_counter() - start)
 
 
+def ask_walls(stack: Stack, runs: int) -> list[float]:
+    """Wall time of a whole `dagent ask` process (a new session, a local-tool turn), as a
+    script would see it: interpreter start, imports, connection, the turn, exit."""
+    samples = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        stack.run("ask", LOCAL, "--json", check=True)
+        samples.append((time.perf_counter() - start) * 1000)
+    return samples
+
+
 async def measure(stack: Stack, pattern: str, turns: int, conversations: int) -> list[str]:
     address = f"127.0.0.1:{stack.temporal_port}"
     client = await temporal.connect(
@@ -95,10 +106,11 @@ async def measure(stack: Stack, pattern: str, turns: int, conversations: int) ->
     local = await timed_turns(client, pattern, LOCAL, turns)
     remote = await timed_turns(client, pattern, REMOTE, turns)
     rate = await throughput(client, pattern, conversations, 5)
+    asks = ask_walls(stack, max(5, turns // 3))
     base = statistics.median(baseline)
     rows = []
     for label, values in (("ping workflow (baseline)", baseline), ("local-tool turn", local),
-                          ("remote-tool turn", remote)):  # fmt: skip
+                          ("remote-tool turn", remote), ("`dagent ask` process, wall", asks)):  # fmt: skip
         p50 = statistics.median(values)
         rows.append(
             f"| {pattern} | {label} | {p50:.0f} ms | {percentile(values, 0.9):.0f} ms | {p50 / base:.1f}x |"

@@ -4,20 +4,30 @@ needs. Inputs are models, so they can grow without breaking history."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from pathlib import Path
 
 from pydantic import BaseModel
 from temporalio import activity
+from temporalio.api.enums.v1 import TaskQueueType
 from temporalio.api.operatorservice.v1 import ListNexusEndpointsRequest
+from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
+from temporalio.service import RPCError
 
 from services import topology
 from services.conversation.contract import ToolCatalogResult, ToolRoute
 from services.identity import delegation
+from services.orchestrator.liveness import answers
 from services.tools import ToolSchema
 from services.toolservice.contract import SCOPE_META
 
+logger = logging.getLogger("dagent.discovery")
+
 MCP_LIST_TIMEOUT = 5.0
+# Seconds a server that left a listing unanswered has to answer a plain request.
+MCP_PING_SECONDS = 1.0
 # Every turn asks; within this many seconds one answer serves all conversations,
 # so a burst of turns does not open a connection per turn.
 MCP_CACHE_SECONDS = 2.0
@@ -29,6 +39,17 @@ class EndpointsQuery(BaseModel):
 
 class McpListRequest(BaseModel):
     teams: list[str]
+
+
+class ServiceQuery(BaseModel):
+    team: str
+
+
+# A worker that is working through its queue asks for its next task as soon as it has a
+# free slot; one that has not asked for this long is gone, frozen or stuck. Below the
+# wait after which a call counts as not picked up (tool_calls.NEXUS_START_TIMEOUT), so
+# a worker that died before the call was made is never taken for a busy one.
+POLLED_WITHIN_SECONDS = 4.0
 
 
 class EndpointActivities:
@@ -45,6 +66,30 @@ class EndpointActivities:
             if not found.endpoints:
                 missing.append(name)
         return missing
+
+
+class QueueActivities:
+    """Tells a service that is busy from one that is down, by asking the server when a
+    worker last took (or asked for) a task from the team's Nexus queue."""
+
+    @activity.defn(name="dagent.service_busy")
+    async def service_busy(self, query: ServiceQuery) -> bool:
+        team = topology.TEAMS[query.team]
+        try:
+            described = await activity.client().workflow_service.describe_task_queue(
+                DescribeTaskQueueRequest(
+                    namespace=team.namespace,
+                    task_queue=TaskQueue(name=team.task_queue),
+                    task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_NEXUS,
+                )
+            )
+        except RPCError:  # not allowed to look (another namespace's permissions): as before
+            return False
+        now = time.time()
+        return any(
+            now - poller.last_access_time.ToMicroseconds() / 1e6 < POLLED_WITHIN_SECONDS
+            for poller in described.pollers
+        )
 
 
 class McpCatalogActivities:
@@ -66,15 +111,10 @@ class McpCatalogActivities:
                 for team in request.teams
                 if team not in self._cached or now - self._cached[team][0] > MCP_CACHE_SECONDS
             ]
-            answers = await asyncio.gather(*(self._list(team) for team in stale), return_exceptions=True)
-            for team, answer in zip(stale, answers, strict=True):
+            listings = await asyncio.gather(*(self._list(team) for team in stale), return_exceptions=True)
+            for team, answer in zip(stale, listings, strict=True):
                 if isinstance(answer, BaseException):
-                    why = f"{team} MCP server at {topology.mcp_url(self.ports[team])} did not answer: "
-                    if isinstance(answer, TimeoutError):
-                        why += f"no answer within {MCP_LIST_TIMEOUT:g} s"
-                    else:
-                        why += str(answer) or type(answer).__name__
-                    self._cached[team] = (now, why)
+                    await self._not_listed(team, now, answer)
                 else:
                     self._cached[team] = (now, answer)
         tools: list[ToolRoute] = []
@@ -86,6 +126,22 @@ class McpCatalogActivities:
             else:
                 tools.extend(listed)
         return ToolCatalogResult(tools=tools, unavailable=unavailable)
+
+    async def _not_listed(self, team: str, now: float, error: BaseException) -> None:
+        url = topology.mcp_url(self.ports[team])
+        known = self._cached.get(team, (now, ""))[1]
+        busy = isinstance(error, TimeoutError) and not isinstance(known, str)
+        if busy and await answers(url, MCP_PING_SECONDS):
+            # Busy (with our own calls, most likely), not down: its tools stay listed.
+            logger.info("%s MCP server is busy: using its tools as last listed", team)
+            self._cached[team] = (now, known)
+            return
+        why = f"{team} MCP server at {url} did not answer: "
+        if isinstance(error, TimeoutError):
+            why += f"no answer within {MCP_LIST_TIMEOUT:g} s"
+        else:
+            why += str(error) or type(error).__name__
+        self._cached[team] = (now, why)
 
     async def _list(self, team: str) -> list[ToolRoute]:
         from fastmcp import Client as McpClient

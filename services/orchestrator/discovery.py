@@ -25,11 +25,14 @@ with workflow.unsafe.imports_passed_through():
         McpCatalogActivities,
         McpListRequest,
     )
+    from services.orchestrator.busy import patiently
     from services.orchestrator.circuits import Circuits
     from services.teams import tools_of
     from services.toolservice.contract import ListToolsInput, ToolService
 
 LIST_TOOLS_TIMEOUT = timedelta(seconds=5)
+# Listing again a team whose worker is busy (see busy.py).
+PATIENT_LIST_TIMEOUT = timedelta(seconds=30)
 
 
 def local_routes() -> list[ToolRoute]:
@@ -123,14 +126,17 @@ def _known(previous: ToolCatalogResult | None, team: str) -> list[ToolRoute]:
 
 
 async def _list_tools(team: topology.Team, caller: str) -> list[ToolRoute]:
-    client = workflow.create_nexus_client(service=ToolService, endpoint=team.nexus_endpoint)
-    # Read raw, as a tool's result is (see tool_calls._execute).
-    raw: RawValue = await client.execute_operation(
-        ToolService.list_tools.name,
-        ListToolsInput(caller=caller),
-        output_type=RawValue,
-        schedule_to_close_timeout=LIST_TOOLS_TIMEOUT,
-    )
+    async def list_tools(patient: bool) -> RawValue:
+        client = workflow.create_nexus_client(service=ToolService, endpoint=team.nexus_endpoint)
+        # Read raw, as a tool's result is (see tool_calls._execute).
+        return await client.execute_operation(
+            ToolService.list_tools.name,
+            ListToolsInput(caller=caller),
+            output_type=RawValue,
+            schedule_to_close_timeout=PATIENT_LIST_TIMEOUT if patient else LIST_TOOLS_TIMEOUT,
+        )
+
+    raw = await patiently(team.name, list_tools)
     answer = verified.catalog(raw, team.name)
     return [
         ToolRoute.to(tool, service=team.name, transport="nexus", endpoint=team.nexus_endpoint)

@@ -20,7 +20,6 @@ from collections.abc import Generator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import httpx2
 from agents.mcp import MCPServerStreamableHttp
 from mcp.shared.exceptions import MCPError
@@ -32,6 +31,7 @@ from services.errors import IdentityError
 from services.identity import delegation
 from services.identity.headers import call_token
 from services.identity.tokens import Principal
+from services.orchestrator.liveness import answers
 from services.tools import labelled, parse_result
 from services.toolservice.contract import IDEMPOTENCY_META
 
@@ -139,23 +139,13 @@ class TeamMcpServer(MCPServerStreamableHttp):
         """A request left unanswered: busy (retried) or silent (final); other errors as they are."""
         if exc.code != REQUEST_TIMEOUT:
             return exc
-        if await self._alive():
+        if await answers(self.url, MCP_PING_SECONDS):
             return ApplicationError(f"the {self.team} MCP server is still busy with {what}")
         return ApplicationError(
             f"the {self.team} MCP server did not answer within {MCP_REQUEST_SECONDS:g} s",
             type=MCP_SERVER_SILENT,
             non_retryable=True,
         )
-
-    async def _alive(self) -> bool:
-        """Whether the server's event loop answers at all (a refusal counts: 401 without a token)."""
-        try:
-            # Straight to the local server: no proxy from the environment in between.
-            async with httpx.AsyncClient(timeout=MCP_PING_SECONDS, trust_env=False) as client:
-                await client.get(self.url)
-        except httpx.HTTPError:
-            return False
-        return True
 
 
 def _labelled(result: Any, tool: str, team: str) -> Any:

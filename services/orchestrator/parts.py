@@ -17,7 +17,7 @@ def worker_parts(settings: DagentSettings) -> WorkerParts:
     from services.identity.interceptors import WorkerIdentity
     from services.identity.keys import ensure_local_keys
     from services.llm.activity import LlmActivities, load_litellm
-    from services.orchestrator.activities import EndpointActivities, McpCatalogActivities
+    from services.orchestrator.activities import EndpointActivities, McpCatalogActivities, QueueActivities
     from services.orchestrator.discovery import ToolCatalogWorkflow
     from services.orchestrator.identity import DelegationActivities, UserGate
     from services.orchestrator.patterns import conversation_workflow
@@ -36,6 +36,7 @@ def worker_parts(settings: DagentSettings) -> WorkerParts:
             delegation.delegate,
             delegation.delegate_turn,
             EndpointActivities().missing_endpoints,
+            QueueActivities().service_busy,
             mcp_catalog.list_mcp_tools,
         ],
         interceptors=[WorkerIdentity(UserGate(settings))],

@@ -20,6 +20,7 @@ with workflow.unsafe.imports_passed_through():
     from services.failures import is_outage, outage_message, root_message, unavailable
     from services.identity.headers import call_token
     from services.orchestrator import verified
+    from services.orchestrator.busy import patiently
     from services.orchestrator.circuits import Circuits
     from services.orchestrator.identity import (
         DELEGATE_RETRY,
@@ -139,19 +140,25 @@ def _failed(
 async def _execute(route: ToolRoute, request: ToolCall) -> ToolOutcome:
     if route.transport == "local":
         return await run_tool(request)
-    assert route.endpoint is not None
-    client = workflow.create_nexus_client(service=ToolService, endpoint=route.endpoint)
-    # Read raw, to see what the payload codec found: a worker on the team's queue that
-    # lacks the stack's key must not get its answer to the model. (By name: given the
-    # operation itself, the SDK would take the output type from its definition.)
-    raw: RawValue = await client.execute_operation(
-        ToolService.execute_tool.name,
-        request,
-        output_type=RawValue,
-        schedule_to_close_timeout=policy.CALL_TIMEOUT,
-        schedule_to_start_timeout=NEXUS_START_TIMEOUT,
-        summary=request.summary(),
-    )
+    endpoint = route.endpoint
+    assert endpoint is not None
+
+    async def start(patient: bool) -> RawValue:
+        client = workflow.create_nexus_client(service=ToolService, endpoint=endpoint)
+        # Read raw, to see what the payload codec found: a worker on the team's queue that
+        # lacks the stack's key must not get its answer to the model. (By name: given the
+        # operation itself, the SDK would take the output type from its definition.)
+        return await client.execute_operation(
+            ToolService.execute_tool.name,
+            request,
+            output_type=RawValue,
+            schedule_to_close_timeout=policy.CALL_TIMEOUT,
+            schedule_to_start_timeout=None if patient else NEXUS_START_TIMEOUT,
+            summary=request.summary(),
+        )
+
+    # A start no worker picked up is not a duplicate risk: the call is made again.
+    raw = await patiently(route.service, start)
     return verified.outcome(raw, request, route.service)
 
 

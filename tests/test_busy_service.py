@@ -1,0 +1,124 @@
+"""A busy tool service is not a service that is down: on the real dev server, a Finance
+worker that takes its Nexus calls one at a time, slowly, so that a burst of
+conversations leaves calls waiting in its queue longer than a start may wait. Every
+conversation still gets its right answer, and no circuit opens; the same worker
+stopped is still an outage, told within seconds."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+import pytest_asyncio
+from temporalio.client import Client
+from temporalio.worker import (
+    ExecuteNexusOperationStartInput,
+    Interceptor,
+    NexusOperationInboundInterceptor,
+    Worker,
+)
+
+from services import bootstrap, conversation, temporal, topology
+from services.identity.acting import Acting
+from services.identity.headers import ClientIdentity
+from services.identity.keys import ensure_local_keys
+from services.orchestrator.tool_calls import NEXUS_START_TIMEOUT
+from services.payloads import keyring
+from services.settings import DagentSettings
+from services.worker import connect_worker_client, parts_for, run_worker
+
+pytestmark = pytest.mark.server
+
+# Each start takes this long and the worker takes one at a time: the last calls of the
+# burst wait in the queue for longer than a start may (NEXUS_START_TIMEOUT).
+START_SECONDS = 1.0
+BURST = int(NEXUS_START_TIMEOUT.total_seconds() / START_SECONDS) + 4
+QUESTION = "What's the stock price of TSLA?"
+
+
+class SlowStarts(Interceptor):
+    def intercept_nexus_operation(
+        self, next: NexusOperationInboundInterceptor
+    ) -> NexusOperationInboundInterceptor:
+        return _SlowStart(next)
+
+
+class _SlowStart(NexusOperationInboundInterceptor):
+    async def execute_nexus_operation_start(self, input: ExecuteNexusOperationStartInput) -> Any:
+        if input.ctx.operation == "execute_tool":
+            await asyncio.sleep(START_SECONDS)
+        return await self.next.execute_nexus_operation_start(input)
+
+
+@dataclass
+class Busy:
+    client: Client
+    finance: Worker
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def busy_finance(dev_server: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Busy]:
+    home = tmp_path_factory.mktemp("busy-home")
+    ensure_local_keys(home)
+    keyring.ensure(home)
+    settings = DagentSettings(home=home, pattern="nexus")
+    tasks = []
+    for name in (topology.ORCHESTRATOR, "it"):
+        worker_client = await connect_worker_client(name, settings, address=dev_server)
+        await bootstrap.ensure_topology(worker_client)
+        tasks.append(asyncio.create_task(run_worker(name, settings, client=worker_client)))
+    parts = parts_for("finance", settings)
+    finance = Worker(
+        await connect_worker_client("finance", settings, address=dev_server),
+        task_queue=topology.WORKERS["finance"].task_queue,
+        workflows=parts.workflows,
+        activities=parts.activities,
+        nexus_service_handlers=parts.nexus_service_handlers,
+        interceptors=[*parts.interceptors, SlowStarts()],
+        max_concurrent_nexus_tasks=1,
+    )
+    tasks.append(asyncio.create_task(finance.run()))
+    client = await temporal.connect(
+        topology.ORCHESTRATOR_NAMESPACE,
+        address=dev_server,
+        interceptors=[ClientIdentity(Acting(settings).token)],
+        data_converter=temporal.sealed_converter(home, settings.encrypt),
+    )
+    try:
+        yield Busy(client, finance)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def _ask(client: Client, session: str) -> str:
+    return (await conversation.send(client, session, QUESTION, pattern="nexus")).text
+
+
+async def _finance_circuit(client: Client, session: str) -> str:
+    progress = await conversation.progress(client, session)
+    return next(c.state for c in progress.circuits if c.service == "finance")
+
+
+async def test_a_burst_behind_a_busy_service_is_answered_right(busy_finance: Busy) -> None:
+    sessions = [f"busy-{uuid.uuid4().hex[:8]}" for _ in range(BURST)]
+    answers = await asyncio.gather(*(_ask(busy_finance.client, s) for s in sessions))
+    wrong = [a for a in answers if "TSLA" not in a or "unavailable" in a.lower()]
+    assert not wrong, f"{len(wrong)} of {BURST} wrong, e.g. {wrong[0]!r}"
+    assert {await _finance_circuit(busy_finance.client, s) for s in sessions} == {"closed"}
+
+
+async def test_a_stopped_service_is_still_an_outage(busy_finance: Busy) -> None:
+    session = f"stopped-{uuid.uuid4().hex[:8]}"
+    assert "TSLA" in await _ask(busy_finance.client, session)
+    await busy_finance.finance.shutdown()
+    # Told as no worker picking the call up (after the start's wait), not after a
+    # patient second call's whole timeout.
+    answer = await _ask(busy_finance.client, session)
+    assert "finance service is unavailable: no finance worker picked the call up" in answer
+    assert await _finance_circuit(busy_finance.client, session) == "open"
