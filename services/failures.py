@@ -58,6 +58,14 @@ def is_outage(error: BaseException) -> bool:
     )
 
 
+def not_started(error: BaseException) -> bool:
+    """A call no worker started in time (nothing of it ran)."""
+    return any(
+        isinstance(cause, TemporalTimeoutError) and cause.type == TimeoutType.SCHEDULE_TO_START
+        for cause in causes(error)
+    )
+
+
 def unavailable(service: str, reason: str) -> str:
     """What a caller reads when a service could not serve its call."""
     return f"The {service} service is unavailable: {reason}"
@@ -65,9 +73,6 @@ def unavailable(service: str, reason: str) -> str:
 
 def outage_message(error: BaseException, service: str) -> str:
     """Why a service could not serve a call, in a user's words."""
-    if any(
-        isinstance(cause, TemporalTimeoutError) and cause.type == TimeoutType.SCHEDULE_TO_START
-        for cause in causes(error)
-    ):
+    if not_started(error):
         return f"no {service} worker picked the call up in time"
     return root_message(error)

@@ -89,10 +89,10 @@ class DagentSettings(BaseSettings):
     )
     workflow_cache: int = Field(
         default=limits.DEFAULT_WORKFLOW_CACHE,
-        ge=0,
+        ge=1,
         le=100_000,
         description="Workflows (conversations) a worker keeps in memory between their tasks; one "
-        "pushed out replays its history at its next turn. 0 keeps none.",
+        "pushed out replays its history at its next turn.",
     )
     log_level: LogLevel = Field(
         default="INFO",

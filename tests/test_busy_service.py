@@ -1,8 +1,9 @@
 """A busy tool service is not a service that is down: on the real dev server, a Finance
-worker that takes its Nexus calls one at a time, slowly, so that a burst of
-conversations leaves calls waiting in its queue longer than a start may wait. Every
-conversation still gets its right answer, and no circuit opens; the same worker
-stopped is still an outage, told within seconds."""
+worker that takes its Nexus tasks one at a time and lists its tools slowly, so that a
+burst of new conversations leaves calls waiting in its queue longer than a start (or
+a listing) may wait. Every conversation still gets its right answer, each tool runs
+once, and no circuit opens; the same worker stopped is still an outage, told as such
+after the start's wait."""
 
 from __future__ import annotations
 
@@ -10,10 +11,12 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 import pytest_asyncio
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 from temporalio.worker import (
     ExecuteNexusOperationStartInput,
@@ -33,24 +36,26 @@ from services.worker import connect_worker_client, parts_for, run_worker
 
 pytestmark = pytest.mark.server
 
-# Each start takes this long and the worker takes one at a time: the last calls of the
-# burst wait in the queue for longer than a start may (NEXUS_START_TIMEOUT).
-START_SECONDS = 1.0
-BURST = int(NEXUS_START_TIMEOUT.total_seconds() / START_SECONDS) + 4
+# Each listing takes this long and the worker takes one task at a time: the last tasks
+# of the burst wait in the queue for longer than a start may (NEXUS_START_TIMEOUT).
+LIST_SECONDS = 1.0
+BURST = int(NEXUS_START_TIMEOUT.total_seconds() / LIST_SECONDS) + 4
 QUESTION = "What's the stock price of TSLA?"
 
 
-class SlowStarts(Interceptor):
+class SlowLists(Interceptor):
     def intercept_nexus_operation(
         self, next: NexusOperationInboundInterceptor
     ) -> NexusOperationInboundInterceptor:
-        return _SlowStart(next)
+        return _SlowList(next)
 
 
-class _SlowStart(NexusOperationInboundInterceptor):
+class _SlowList(NexusOperationInboundInterceptor):
     async def execute_nexus_operation_start(self, input: ExecuteNexusOperationStartInput) -> Any:
-        if input.ctx.operation == "execute_tool":
-            await asyncio.sleep(START_SECONDS)
+        # Slow where it does no harm to run twice: a start that is slow itself would
+        # start its tool workflow after the caller stopped waiting for it.
+        if input.ctx.operation == "list_tools":
+            await asyncio.sleep(LIST_SECONDS)
         return await self.next.execute_nexus_operation_start(input)
 
 
@@ -78,7 +83,7 @@ async def busy_finance(dev_server: str, tmp_path_factory: pytest.TempPathFactory
         workflows=parts.workflows,
         activities=parts.activities,
         nexus_service_handlers=parts.nexus_service_handlers,
-        interceptors=[*parts.interceptors, SlowStarts()],
+        interceptors=[*parts.interceptors, SlowLists()],
         max_concurrent_nexus_tasks=1,
     )
     tasks.append(asyncio.create_task(finance.run()))
@@ -105,12 +110,39 @@ async def _finance_circuit(client: Client, session: str) -> str:
     return next(c.state for c in progress.circuits if c.service == "finance")
 
 
+async def _timeouts(client: Client, session: str) -> int:
+    handle = client.get_workflow_handle(f"dagent-chat-{session}")
+    return len(
+        [
+            event
+            async for event in handle.fetch_history_events()
+            if event.event_type == EventType.EVENT_TYPE_NEXUS_OPERATION_TIMED_OUT
+        ]
+    )
+
+
+async def _tool_runs(client: Client, since: datetime) -> int:
+    finance = Client(client.service_client, namespace=topology.TEAMS["finance"].namespace)
+    query = f"WorkflowType = 'dagent.ToolWorkflow' AND StartTime >= '{since.isoformat()}'"
+    return len([execution async for execution in finance.list_workflows(query)])
+
+
 async def test_a_burst_behind_a_busy_service_is_answered_right(busy_finance: Busy) -> None:
+    client = busy_finance.client
+    started = datetime.now(UTC)
     sessions = [f"busy-{uuid.uuid4().hex[:8]}" for _ in range(BURST)]
-    answers = await asyncio.gather(*(_ask(busy_finance.client, s) for s in sessions))
+    answers = await asyncio.gather(*(_ask(client, s) for s in sessions))
     wrong = [a for a in answers if "TSLA" not in a or "unavailable" in a.lower()]
     assert not wrong, f"{len(wrong)} of {BURST} wrong, e.g. {wrong[0]!r}"
-    assert {await _finance_circuit(busy_finance.client, s) for s in sessions} == {"closed"}
+    assert {await _finance_circuit(client, s) for s in sessions} == {"closed"}
+    # The burst did wait longer than a call may: the patient path is what answered.
+    assert sum([await _timeouts(client, s) for s in sessions]) > 0
+    # Each tool ran once (visibility may lag the runs by a moment).
+    runs = await _tool_runs(client, started)
+    while runs < BURST:
+        await asyncio.sleep(0.2)
+        runs = await _tool_runs(client, started)
+    assert runs == BURST
 
 
 async def test_a_stopped_service_is_still_an_outage(busy_finance: Busy) -> None:

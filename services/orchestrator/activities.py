@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 from pydantic import BaseModel
@@ -19,15 +20,13 @@ from temporalio.service import RPCError
 from services import topology
 from services.conversation.contract import ToolCatalogResult, ToolRoute
 from services.identity import delegation
-from services.orchestrator.liveness import answers
+from services.orchestrator.liveness import PING_SECONDS, answers
 from services.tools import ToolSchema
 from services.toolservice.contract import SCOPE_META
 
 logger = logging.getLogger("dagent.discovery")
 
 MCP_LIST_TIMEOUT = 5.0
-# Seconds a server that left a listing unanswered has to answer a plain request.
-MCP_PING_SECONDS = 1.0
 # Every turn asks; within this many seconds one answer serves all conversations,
 # so a burst of turns does not open a connection per turn.
 MCP_CACHE_SECONDS = 2.0
@@ -43,13 +42,8 @@ class McpListRequest(BaseModel):
 
 class ServiceQuery(BaseModel):
     team: str
-
-
-# A worker that is working through its queue asks for its next task as soon as it has a
-# free slot; one that has not asked for this long is gone, frozen or stuck. Below the
-# wait after which a call counts as not picked up (tool_calls.NEXUS_START_TIMEOUT), so
-# a worker that died before the call was made is never taken for a busy one.
-POLLED_WITHIN_SECONDS = 4.0
+    # When the call that timed out was made (the workflow's clock: the server's).
+    since: datetime
 
 
 class EndpointActivities:
@@ -70,7 +64,9 @@ class EndpointActivities:
 
 class QueueActivities:
     """Tells a service that is busy from one that is down, by asking the server when a
-    worker last took (or asked for) a task from the team's Nexus queue."""
+    worker last asked for a task from the team's Nexus queue: one that works through a
+    backlog asks again as soon as it has a free slot; one that is gone, frozen or stuck
+    has not asked since the call was made."""
 
     @activity.defn(name="dagent.service_busy")
     async def service_busy(self, query: ServiceQuery) -> bool:
@@ -85,11 +81,7 @@ class QueueActivities:
             )
         except RPCError:  # not allowed to look (another namespace's permissions): as before
             return False
-        now = time.time()
-        return any(
-            now - poller.last_access_time.ToMicroseconds() / 1e6 < POLLED_WITHIN_SECONDS
-            for poller in described.pollers
-        )
+        return any(poller.last_access_time.ToDatetime(UTC) > query.since for poller in described.pollers)
 
 
 class McpCatalogActivities:
@@ -113,10 +105,12 @@ class McpCatalogActivities:
             ]
             listings = await asyncio.gather(*(self._list(team) for team in stale), return_exceptions=True)
             for team, answer in zip(stale, listings, strict=True):
+                # Stamped when the answer came: conversations that waited for this lock
+                # meanwhile use it rather than ask again, one after the other.
                 if isinstance(answer, BaseException):
-                    await self._not_listed(team, now, answer)
+                    self._cached[team] = (time.monotonic(), await self._not_listed(team, answer))
                 else:
-                    self._cached[team] = (now, answer)
+                    self._cached[team] = (time.monotonic(), answer)
         tools: list[ToolRoute] = []
         unavailable: dict[str, str] = {}
         for team in request.teams:
@@ -127,21 +121,20 @@ class McpCatalogActivities:
                 tools.extend(listed)
         return ToolCatalogResult(tools=tools, unavailable=unavailable)
 
-    async def _not_listed(self, team: str, now: float, error: BaseException) -> None:
+    async def _not_listed(self, team: str, error: BaseException) -> list[ToolRoute] | str:
+        """What a server that did not list its tools now counts as having: its last known
+        tools while it is busy, else why it is unavailable."""
         url = topology.mcp_url(self.ports[team])
-        known = self._cached.get(team, (now, ""))[1]
+        known = self._cached.get(team, (0.0, ""))[1]
         busy = isinstance(error, TimeoutError) and not isinstance(known, str)
-        if busy and await answers(url, MCP_PING_SECONDS):
+        if busy and await answers(url, PING_SECONDS):
             # Busy (with our own calls, most likely), not down: its tools stay listed.
             logger.info("%s MCP server is busy: using its tools as last listed", team)
-            self._cached[team] = (now, known)
-            return
+            return known
         why = f"{team} MCP server at {url} did not answer: "
         if isinstance(error, TimeoutError):
-            why += f"no answer within {MCP_LIST_TIMEOUT:g} s"
-        else:
-            why += str(error) or type(error).__name__
-        self._cached[team] = (now, why)
+            return why + f"no answer within {MCP_LIST_TIMEOUT:g} s"
+        return why + (str(error) or type(error).__name__)
 
     async def _list(self, team: str) -> list[ToolRoute]:
         from fastmcp import Client as McpClient

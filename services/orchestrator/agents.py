@@ -57,7 +57,8 @@ class AgentsConversation(Conversation):
         agent: Agent[Any] = Agent(
             name="dagent",
             instructions=self.memory.instructions(catalog.unavailable),
-            tools=[*own, *mcp_tools],
+            # MCP tools first, where the SDK puts those it lists itself.
+            tools=[*mcp_tools, *own],
             mcp_servers=mcp_servers,
             model=WORKFLOW_MODEL_NAME,
         )

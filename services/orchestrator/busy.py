@@ -1,17 +1,17 @@
-"""Overload is not an outage: a call to a team's service that no worker picked up in
-time, or that timed out, opens the service's circuit only when no worker of the team
-is taking tasks. One that is (a burst of our own conversations queued up behind it)
-is called again, patiently: with no limit on the wait in the queue, only on the whole
-call. Runs inside workflows."""
+"""Overload is not an outage: a call to a team's service that timed out opens the
+service's circuit only when no worker of the team is taking tasks. When one is (a burst
+of our own conversations queued up behind it), the call is made again, patiently: with
+no limit on the wait in the queue, only on the whole call. Runs inside workflows."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError
 from temporalio.exceptions import TimeoutError as TemporalTimeoutError
 
 with workflow.unsafe.imports_passed_through():
@@ -25,27 +25,36 @@ T = TypeVar("T")
 BUSY_IS_NOT_DOWN = "dagent-busy-is-not-down"
 
 
-async def patiently(service: str, call: Callable[[bool], Awaitable[T]]) -> T:
-    """`call(False)`; if that timed out while a worker of `service` is taking tasks,
-    `call(True)`: the same call, patient."""
+def timed_out(error: BaseException) -> bool:
+    """Any timeout: only for calls that read (a tool list), which may run twice."""
+    return any(isinstance(cause, TemporalTimeoutError) for cause in causes(error))
+
+
+async def patiently(
+    service: str, call: Callable[[bool], Awaitable[T]], again_if: Callable[[BaseException], bool]
+) -> T:
+    """`call(False)`; if that failed as `again_if` says while a worker of `service` took
+    tasks from its queue, `call(True)`: the same call, patient."""
+    since = workflow.now()
     try:
         return await call(False)
     except Exception as exc:
-        if not (timed_out(exc) and workflow.patched(BUSY_IS_NOT_DOWN) and await busy(service)):
+        if not (again_if(exc) and workflow.patched(BUSY_IS_NOT_DOWN) and await _busy(service, since)):
             raise
     workflow.logger.info("the %s service is busy, not down: calling it again", service)
     return await call(True)
 
 
-def timed_out(error: BaseException) -> bool:
-    return any(isinstance(cause, TemporalTimeoutError) for cause in causes(error))
-
-
-async def busy(service: str) -> bool:
-    return await workflow.execute_local_activity_method(
-        QueueActivities.service_busy,
-        ServiceQuery(team=service),
-        start_to_close_timeout=timedelta(seconds=3),
-        retry_policy=RetryPolicy(maximum_attempts=2),
-        summary=f"is the {service} service busy?",
-    )
+async def _busy(service: str, since: datetime) -> bool:
+    """Whether a worker of `service` asked for a task after `since` (the server's clock:
+    a worker that died before the call was made never counts). Unknown counts as not."""
+    try:
+        return await workflow.execute_local_activity_method(
+            QueueActivities.service_busy,
+            ServiceQuery(team=service, since=since),
+            start_to_close_timeout=timedelta(seconds=3),
+            retry_policy=RetryPolicy(maximum_attempts=2),
+            summary=f"is the {service} service busy?",
+        )
+    except ActivityError:
+        return False

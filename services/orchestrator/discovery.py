@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import RawValue, RetryPolicy
+from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from services import topology
@@ -25,7 +26,7 @@ with workflow.unsafe.imports_passed_through():
         McpCatalogActivities,
         McpListRequest,
     )
-    from services.orchestrator.busy import patiently
+    from services.orchestrator.busy import patiently, timed_out
     from services.orchestrator.circuits import Circuits
     from services.teams import tools_of
     from services.toolservice.contract import ListToolsInput, ToolService
@@ -45,12 +46,16 @@ def local_routes() -> list[ToolRoute]:
 async def discover_mcp(circuits: Circuits, previous: ToolCatalogResult | None = None) -> ToolCatalogResult:
     """Local tools, and what the teams' MCP servers list (an activity: network I/O)."""
     asking, catalog = _behind_circuits(circuits, previous)
-    remote = await workflow.execute_local_activity_method(
-        McpCatalogActivities.list_mcp_tools,
-        McpListRequest(teams=[team.name for team in asking]),
-        start_to_close_timeout=timedelta(seconds=10),
-        retry_policy=RetryPolicy(maximum_attempts=2),
-    )
+    try:
+        remote = await workflow.execute_local_activity_method(
+            McpCatalogActivities.list_mcp_tools,
+            McpListRequest(teams=[team.name for team in asking]),
+            start_to_close_timeout=timedelta(seconds=10),
+            retry_policy=RetryPolicy(maximum_attempts=2),
+        )
+    except ActivityError as exc:  # the listing itself failed: no team's tools are known now
+        why = f"its MCP server's tools could not be listed: {root_message(exc)}"
+        remote = ToolCatalogResult(unavailable={team.name: why for team in asking})
     tools = [*catalog.tools, *remote.tools]
     for team in asking:
         if team.name in remote.unavailable:
@@ -62,7 +67,7 @@ async def discover_mcp(circuits: Circuits, previous: ToolCatalogResult | None = 
 
 
 async def discover(
-    caller: str, circuits: Circuits, previous: ToolCatalogResult | None = None
+    caller: str, circuits: Circuits, previous: ToolCatalogResult | None = None, patient: bool = True
 ) -> ToolCatalogResult:
     """Local tools, and what each team's Nexus `list_tools` answers.
 
@@ -70,7 +75,8 @@ async def discover(
     again); its tools from the last discovery stay listed, and calling them
     answers at once that the service is unavailable. Every field is assigned,
     never mutated in place: the Agents SDK plugin's payload converter drops
-    fields pydantic does not see as set (exclude_unset).
+    fields pydantic does not see as set (exclude_unset). Unless not `patient` (a user
+    waits on the listing alone), a busy team is asked again (busy.py).
     """
     asking, catalog = _behind_circuits(circuits, previous)
     tools, unavailable = catalog.tools, catalog.unavailable
@@ -88,7 +94,9 @@ async def discover(
                 "run 'dagent up' to create it",
             }
     present = [team for team in asking if team.nexus_endpoint not in missing]
-    answers = await asyncio.gather(*(_list_tools(team, caller) for team in present), return_exceptions=True)
+    answers = await asyncio.gather(
+        *(_list_tools(team, caller, patient) for team in present), return_exceptions=True
+    )
     for team, answer in zip(present, answers, strict=True):
         if isinstance(answer, BaseException):
             reason = f"{team.name} service did not answer: {root_message(answer)}"
@@ -125,7 +133,7 @@ def _known(previous: ToolCatalogResult | None, team: str) -> list[ToolRoute]:
     return [route for route in previous.tools if route.service == team] if previous else []
 
 
-async def _list_tools(team: topology.Team, caller: str) -> list[ToolRoute]:
+async def _list_tools(team: topology.Team, caller: str, patient: bool) -> list[ToolRoute]:
     async def list_tools(patient: bool) -> RawValue:
         client = workflow.create_nexus_client(service=ToolService, endpoint=team.nexus_endpoint)
         # Read raw, as a tool's result is (see tool_calls._execute).
@@ -136,7 +144,8 @@ async def _list_tools(team: topology.Team, caller: str) -> list[ToolRoute]:
             schedule_to_close_timeout=PATIENT_LIST_TIMEOUT if patient else LIST_TOOLS_TIMEOUT,
         )
 
-    raw = await patiently(team.name, list_tools)
+    # A list only reads: any timeout may be followed by another listing.
+    raw = await (patiently(team.name, list_tools, again_if=timed_out) if patient else list_tools(False))
     answer = verified.catalog(raw, team.name)
     return [
         ToolRoute.to(tool, service=team.name, transport="nexus", endpoint=team.nexus_endpoint)
@@ -154,4 +163,5 @@ class ToolCatalogWorkflow:
         pattern = request if isinstance(request, str) else request.pattern
         if pattern in topology.MCP_PATTERNS:
             return await discover_mcp(Circuits())
-        return await discover(workflow.info().workflow_id, Circuits())
+        # Not patient: `dagent tools list` waits for this, and says which team is busy.
+        return await discover(workflow.info().workflow_id, Circuits(), patient=False)

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import httpx
 
+# Seconds a server that left a request unanswered has to answer a plain one.
+PING_SECONDS = 1.0
+
 
 async def answers(url: str, seconds: float) -> bool:
     """Whether the server's event loop answers a plain request at all (any status counts:

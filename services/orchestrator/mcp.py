@@ -76,8 +76,9 @@ class McpConversation(AgentsConversation):
         await self.loop()
 
     def should_rediscover(self) -> bool:
-        # Each turn asks the MCP servers (a local activity, a few ms): a server that
-        # is down is left out at once, and used again as soon as it answers.
+        # Each turn asks the MCP servers (a local activity; a few ms, and at most once
+        # per couple of seconds for all conversations): a server that is down is left
+        # out at once, and used again as soon as it answers.
         return True
 
     async def discover_tools(self) -> ToolCatalogResult:

@@ -31,7 +31,7 @@ from services.errors import IdentityError
 from services.identity import delegation
 from services.identity.headers import call_token
 from services.identity.tokens import Principal
-from services.orchestrator.liveness import answers
+from services.orchestrator.liveness import PING_SECONDS, answers
 from services.tools import labelled, parse_result
 from services.toolservice.contract import IDEMPOTENCY_META
 
@@ -40,7 +40,6 @@ logger = logging.getLogger("dagent.mcp_client")
 # Seconds one MCP request may wait for its answer, and then the liveness check: below
 # the call activity's start-to-close (5 s), so a silent server is named as such.
 MCP_REQUEST_SECONDS = 3.5
-MCP_PING_SECONDS = 1
 # Seconds the HTTP transport waits to connect or read a stream.
 MCP_TRANSPORT_SECONDS = 35
 MCP_SERVER_SILENT = "McpServerSilent"
@@ -139,7 +138,7 @@ class TeamMcpServer(MCPServerStreamableHttp):
         """A request left unanswered: busy (retried) or silent (final); other errors as they are."""
         if exc.code != REQUEST_TIMEOUT:
             return exc
-        if await answers(self.url, MCP_PING_SECONDS):
+        if await answers(self.url, PING_SECONDS):
             return ApplicationError(f"the {self.team} MCP server is still busy with {what}")
         return ApplicationError(
             f"the {self.team} MCP server did not answer within {MCP_REQUEST_SECONDS:g} s",

@@ -17,7 +17,7 @@ from temporalio.exceptions import TimeoutError as TemporalTimeoutError
 
 with workflow.unsafe.imports_passed_through():
     from services.conversation.contract import Progress, ToolCallRecord, ToolRoute, Transport, UserMessage
-    from services.failures import is_outage, outage_message, root_message, unavailable
+    from services.failures import is_outage, not_started, outage_message, root_message, unavailable
     from services.identity.headers import call_token
     from services.orchestrator import verified
     from services.orchestrator.busy import patiently
@@ -35,7 +35,8 @@ with workflow.unsafe.imports_passed_through():
     from services.toolservice.workflows import run_tool
 
 # A team's handler worker picks a start up within milliseconds; one that has not
-# within this long is down or stuck, and the turn should say so, not wait 30 s.
+# within this long is down or stuck, and the turn should say so, not wait 30 s (unless
+# the worker is only busy: see busy.py).
 NEXUS_START_TIMEOUT = timedelta(seconds=6)
 
 # How a step fails: local activities surface the activity's own ApplicationError,
@@ -157,8 +158,10 @@ async def _execute(route: ToolRoute, request: ToolCall) -> ToolOutcome:
             summary=request.summary(),
         )
 
-    # A start no worker picked up is not a duplicate risk: the call is made again.
-    raw = await patiently(route.service, start)
+    # Only a call no worker started is made again. A start the handler took up just as
+    # the wait ran out can still start its tool workflow: the tool then runs twice (a
+    # window of the handler's own few milliseconds; every dagent tool only reads).
+    raw = await patiently(route.service, start, again_if=not_started)
     return verified.outcome(raw, request, route.service)
 
 
