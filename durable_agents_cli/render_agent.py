@@ -6,7 +6,6 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Group, RenderableType
-from rich.markdown import Markdown
 from rich.table import Table
 from rich.text import Text
 
@@ -40,9 +39,16 @@ def circuit_line(circuit: CircuitStatus) -> Text:
     return line
 
 
+def markdown(text: str) -> RenderableType:
+    # Imported when drawn: `ask --json` and piped output never pay for the parser (~20 ms).
+    from rich.markdown import Markdown
+
+    return Markdown(text)
+
+
 def answer(reply: Reply, elapsed: float) -> RenderableType:
     """The answer as Markdown, for a terminal."""
-    parts: list[RenderableType] = [Markdown(reply.text)]
+    parts: list[RenderableType] = [markdown(reply.text)]
     for call in reply.tool_calls:
         parts.append(tool_line(call))
     parts.append(Text(_footer(reply, elapsed), style="dim"))
@@ -59,7 +65,7 @@ def transcript(entries: list[TranscriptEntry]) -> RenderableType:
         if entry.reply is None:
             parts.append(Text("(still being answered)", style="dim"))
             continue
-        parts.append(Markdown(entry.reply.text))
+        parts.append(markdown(entry.reply.text))
         parts.extend(tool_line(call) for call in entry.reply.tool_calls)
     return Group(*parts)
 

@@ -95,3 +95,23 @@ def test_every_pattern_has_a_workflow_type_and_class() -> None:
     from services.orchestrator.patterns import WORKFLOWS
 
     assert set(WORKFLOW_TYPES) == set(WORKFLOWS) == set(topology.PATTERNS)
+
+
+def test_a_one_shot_ask_imports_only_what_it_needs(tmp_path: Path) -> None:
+    """`dagent ask --json` starts in a blink only if it leaves the heavy libraries alone:
+    the model's (LiteLLM, seconds), the Agents SDK's, MCP's, and the Markdown parser a
+    terminal answer needs. Read from the interpreter's own import log."""
+    env = {**os.environ, "DAGENT_HOME": str(tmp_path / "home"), "PYTHONWARNINGS": "ignore"}
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "durable_agents_cli", "ask", "What is 2+2?", "--json"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    imported = {line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines() if "|" in line}
+    assert "temporalio.client" in imported, result.stderr[-2000:]  # it got as far as a client
+    heavy = ("litellm", "agents", "openai", "fastmcp", "mcp", "beartype", "rich.markdown")
+    assert sorted(m for m in imported if m.split(".")[0] in heavy or m in heavy) == []
