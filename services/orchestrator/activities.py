@@ -42,7 +42,7 @@ class McpListRequest(BaseModel):
 
 class ServiceQuery(BaseModel):
     team: str
-    # When the call that timed out was made (the workflow's clock: the server's).
+    # Busy means a worker asked for a task after this (the server's clock).
     since: datetime
 
 
@@ -66,7 +66,7 @@ class QueueActivities:
     """Tells a service that is busy from one that is down, by asking the server when a
     worker last asked for a task from the team's Nexus queue: one that works through a
     backlog asks again as soon as it has a free slot; one that is gone, frozen or stuck
-    has not asked since the call was made."""
+    has not asked for a while (busy.py says how long)."""
 
     @activity.defn(name="dagent.service_busy")
     async def service_busy(self, query: ServiceQuery) -> bool:

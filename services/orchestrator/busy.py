@@ -23,6 +23,10 @@ T = TypeVar("T")
 # Since this patch a timed-out call to a busy service is made again (older histories
 # replay as they ran: the circuit opened).
 BUSY_IS_NOT_DOWN = "dagent-busy-is-not-down"
+# A worker working through a backlog asks for its next task within a moment of the
+# last; well below the shortest first wait (a tool list's 5 s), so that a request
+# made when the call was handed out does not count at its timeout.
+RECENT = timedelta(seconds=2)
 
 
 def timed_out(error: BaseException) -> bool:
@@ -35,19 +39,25 @@ async def patiently(
 ) -> T:
     """`call(False)`; if that failed as `again_if` says while a worker of `service` took
     tasks from its queue, `call(True)`: the same call, patient."""
-    since = workflow.now()
+    called = workflow.now()
     try:
         return await call(False)
     except Exception as exc:
-        if not (again_if(exc) and workflow.patched(BUSY_IS_NOT_DOWN) and await _busy(service, since)):
+        if not (again_if(exc) and workflow.patched(BUSY_IS_NOT_DOWN)):
+            raise
+        # A worker that died before the call never counts, nor one whose last request
+        # for a task is older than a busy worker's ever is (a frozen worker's pending
+        # request can still be handed the call: that counts as a request then).
+        since = max(called, workflow.now() - RECENT)
+        if not await _busy(service, since):
             raise
     workflow.logger.info("the %s service is busy, not down: calling it again", service)
     return await call(True)
 
 
 async def _busy(service: str, since: datetime) -> bool:
-    """Whether a worker of `service` asked for a task after `since` (the server's clock:
-    a worker that died before the call was made never counts). Unknown counts as not."""
+    """Whether a worker of `service` asked for a task after `since` (the server's clock,
+    as the workflow's is). Unknown counts as not."""
     try:
         return await workflow.execute_local_activity_method(
             QueueActivities.service_busy,

@@ -1,0 +1,6 @@
+{
+  "current": "20261128045656-983731",
+  "keys": {
+    "20261128045656-983731": "4D4qX89aV0yEk6n78UmpAZuM8JOvS6ug1E68jYNkZxk="
+  }
+}
