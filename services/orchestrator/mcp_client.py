@@ -121,7 +121,11 @@ class TeamMcpServer(MCPServerStreamableHttp):
         except MCPError as exc:
             raise await self._unanswered(exc, "the call") from None
         finally:
-            self.auth.grants.pop(key, None)
+            # Only this attempt's grant: an attempt that ends late (cancelled at its
+            # timeout) must not take away the grant of the retry that followed it on
+            # this connection, which would then be sent with the orchestrator's token.
+            if grant is not None and self.auth.grants.get(key) is grant:
+                del self.auth.grants[key]
 
     def _grant(self, key: str) -> Principal | None:
         """Who this call acts for: its turn's grant, from the activity's header (none: the
