@@ -52,14 +52,12 @@ class EndpointActivities:
 
     @activity.defn(name="dagent.missing_endpoints")
     async def missing_endpoints(self, query: EndpointsQuery) -> list[str]:
-        missing = []
-        for name in query.names:
-            found = await activity.client().operator_service.list_nexus_endpoints(
-                ListNexusEndpointsRequest(name=name)
-            )
-            if not found.endpoints:
-                missing.append(name)
-        return missing
+        operator = activity.client().operator_service
+        # Asked at once: this is on the way of every new conversation's first turn.
+        found = await asyncio.gather(
+            *(operator.list_nexus_endpoints(ListNexusEndpointsRequest(name=name)) for name in query.names)
+        )
+        return [name for name, answer in zip(query.names, found, strict=True) if not answer.endpoints]
 
 
 class QueueActivities:
