@@ -109,3 +109,21 @@ def test_a_home_that_is_not_private_is_refused_before_anything_starts(stack: Sta
     assert len(result.stderr.strip().splitlines()) == 1
     assert target.read_text() == "untouched\n"
     assert stack.kill_leftovers() == []
+
+
+def test_a_file_another_dagent_removes_meanwhile_is_no_reason_to_refuse_the_home(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two `up`s at once in one home: one renames its temporary files away while the other
+    looks the home over. A file listed and then gone is simply not there any more."""
+    from durable_agents_cli.stack import private
+
+    home = tmp_path / "home"
+    private.prepare(home)
+    listed = private._dagents
+
+    def listed_then_gone(home: Path, ours: set[str]) -> list[Path]:
+        return [*listed(home, ours), home / "run" / ".stack.json.4242.tmp"]
+
+    monkeypatch.setattr(private, "_dagents", listed_then_gone)
+    private.prepare(home)  # no "not usable"

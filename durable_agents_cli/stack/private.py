@@ -10,6 +10,7 @@ where each user has a group of their own) is made private instead.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import stat
@@ -62,9 +63,12 @@ def prepare(home: Path) -> None:
                 raise ConfigError(
                     f"'{path}' is a symbolic link; dagent follows no link in DAGENT_HOME: remove it."
                 )
-            mode = stat.S_IMODE(path.lstat().st_mode)
-            if mode & 0o077:
-                os.chmod(path, mode & (0o700 if path.is_dir() else 0o600))
+            # Another dagent at work in the same home (a second `up`) renames and removes
+            # its temporary files while this one looks: one that is gone needs nothing.
+            with contextlib.suppress(FileNotFoundError):
+                mode = stat.S_IMODE(path.lstat().st_mode)
+                if mode & 0o077:
+                    os.chmod(path, mode & (0o700 if path.is_dir() else 0o600))
     except OSError as exc:
         raise ConfigError(
             f"DAGENT_HOME '{home}' is not usable ({exc.strerror}); "
