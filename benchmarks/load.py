@@ -32,8 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 from temporalio.client import Client  # noqa: E402
 
-from services import conversation, temporal, topology  # noqa: E402
-from services.identity.headers import ClientIdentity  # noqa: E402
+from services import conversation  # noqa: E402
 from tests.helpers import Stack  # noqa: E402
 
 QUESTION = "What's the stock price of TSLA?"
@@ -61,12 +60,7 @@ async def burst(client: Client, pattern: str, conversations: int) -> tuple[int, 
 
 
 async def measure(stack: Stack, pattern: str, burst_size: int, waves: list[int]) -> list[str]:
-    client = await temporal.connect(
-        topology.ORCHESTRATOR_NAMESPACE,
-        address=f"127.0.0.1:{stack.temporal_port}",
-        interceptors=[ClientIdentity(stack.acting().token)],
-        data_converter=temporal.sealed_converter(stack.home, encrypt=True),  # as `dagent ask`
-    )
+    client = await stack.front_end()
     orchestrator = psutil.Process(stack.component("orchestrator")["pid"])
     await conversation.send(client, "load-warm-up", QUESTION, pattern=pattern)  # LiteLLM imported
     rows = []

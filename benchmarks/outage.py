@@ -30,10 +30,7 @@ from temporalio.client import Client  # noqa: E402
 
 from services import (  # noqa: E402
     conversation,
-    temporal,
-    topology,
 )
-from services.identity.headers import ClientIdentity  # noqa: E402
 from tests.helpers import Stack  # noqa: E402
 
 REMOTE = "What's the stock price of TSLA?"
@@ -64,12 +61,7 @@ async def one_round(client: Client, pattern: str, finance_pid: int) -> list[floa
 
 
 async def measure(stack: Stack, pattern: str, rounds: int) -> list[str]:
-    client = await temporal.connect(
-        topology.ORCHESTRATOR_NAMESPACE,
-        address=f"127.0.0.1:{stack.temporal_port}",
-        interceptors=[ClientIdentity(stack.acting().token)],
-        data_converter=temporal.sealed_converter(stack.home, encrypt=True),  # as `dagent ask`
-    )
+    client = await stack.front_end()
     await conversation.send(client, "outage-warm-up", REMOTE, pattern=pattern)  # LiteLLM imported
     finance = stack.component("finance-mcp" if pattern == "mcp" else "finance")["pid"]
     samples = [await one_round(client, pattern, finance) for _ in range(rounds)]

@@ -45,9 +45,8 @@ from temporalio.client import Client  # noqa: E402
 from benchmarks.turns import LOCAL, REMOTE, timed_turns  # noqa: E402
 from benchmarks.turns import throughput as dagent_throughput  # noqa: E402
 from durable_agents_cli.stack.components import DEV_SERVER_DYNAMIC_CONFIG, temporal_binary  # noqa: E402
-from services import bootstrap, temporal, topology  # noqa: E402
-from services.identity.headers import ClientIdentity  # noqa: E402
-from tests.helpers import Stack, free_port  # noqa: E402
+from services import bootstrap  # noqa: E402
+from tests.helpers import Stack, free_port, front_end_client  # noqa: E402
 
 REFERENCE_QUEUE = "orchestrator-queue"
 REFERENCE_WORKFLOW = "DurableAgentWorkflow"
@@ -168,12 +167,8 @@ async def measure_reference(checkout: Path, address: str, turns: int, conversati
 
 
 async def measure_dagent(stack: Stack, pattern: str, turns: int, conversations: int) -> dict[str, float]:
-    client = await temporal.connect(
-        topology.ORCHESTRATOR_NAMESPACE,
-        address=stack.extra_env["TEMPORAL_ADDRESS"],
-        interceptors=[ClientIdentity(stack.acting().token)],
-        data_converter=temporal.sealed_converter(stack.home, encrypt=True),
-    )
+    # The stack's Temporal is the script's own server, not one on the stack's port.
+    client = await front_end_client(stack.extra_env["TEMPORAL_ADDRESS"], stack.home, stack.acting().token)
     return {
         "local": statistics.median(await timed_turns(client, pattern, LOCAL, turns)),
         "remote": statistics.median(await timed_turns(client, pattern, REMOTE, turns)),

@@ -28,10 +28,8 @@ from temporalio.client import Client  # noqa: E402
 from services import (  # noqa: E402
     conversation,
     health,
-    temporal,
     topology,
 )
-from services.identity.headers import ClientIdentity  # noqa: E402
 from tests.helpers import Stack  # noqa: E402
 
 LOCAL = "What is 125 * 8?"
@@ -94,13 +92,7 @@ def ask_walls(stack: Stack, runs: int) -> list[float]:
 
 
 async def measure(stack: Stack, pattern: str, turns: int, conversations: int) -> list[str]:
-    address = f"127.0.0.1:{stack.temporal_port}"
-    client = await temporal.connect(
-        topology.ORCHESTRATOR_NAMESPACE,
-        address=address,
-        interceptors=[ClientIdentity(stack.acting().token)],
-        data_converter=temporal.sealed_converter(stack.home, encrypt=True),  # as `dagent ask`
-    )
+    client = await stack.front_end()
     await conversation.send(client, "bench-warm-up", LOCAL, pattern=pattern)  # LiteLLM imported
     baseline = await ping_baseline(client, turns)
     local = await timed_turns(client, pattern, LOCAL, turns)

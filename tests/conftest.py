@@ -16,15 +16,14 @@ import pytest_asyncio
 from temporalio.client import Client
 
 from durable_agents_cli.stack.components import temporal_binary
-from services import bootstrap, conversation, temporal, topology
+from services import bootstrap, conversation, topology
 from services.conversation import Reply
 from services.identity.acting import Acting
-from services.identity.headers import ClientIdentity
 from services.identity.keys import ensure_local_keys
 from services.payloads import keyring
 from services.settings import DagentSettings
 from services.worker import connect_worker_client, run_worker
-from tests.helpers import Stack, eventually, free_port
+from tests.helpers import Stack, eventually, free_port, front_end_client, stop_tasks
 
 # Whichever test imports LiteLLM first (a scripted model, say), it never reaches for
 # its price map on the network.
@@ -165,13 +164,7 @@ async def agent_workers(
     keyring.ensure(home)  # what `dagent up` makes
     # A module may act with a token of its own (an external issuer's).
     acting = Acting(settings, token=getattr(request.module, "WORKER_TOKEN", None))
-    base = await temporal.connect(
-        topology.ORCHESTRATOR_NAMESPACE,
-        address=dev_server,
-        interceptors=[ClientIdentity(acting.token)],
-        # Speaks the stack's encrypted payloads, as `dagent chat` does.
-        data_converter=temporal.sealed_converter(home, settings.encrypt),
-    )
+    base = await front_end_client(dev_server, home, acting.token, settings.encrypt)
     await bootstrap.ensure_topology(base)
     tasks = []
     for name in topology.WORKERS:
@@ -181,6 +174,4 @@ async def agent_workers(
     try:
         yield Agent(client=base, pattern=request.param, home=home, user=acting.user)
     finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await stop_tasks(tasks)

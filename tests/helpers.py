@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -20,7 +21,7 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
 from durable_agents_cli.stack.processes import port_is_free
-from services import temporal
+from services import temporal, topology
 from services.conversation import workflow_id
 from services.identity.acting import Acting
 from services.identity.headers import ClientIdentity
@@ -35,6 +36,26 @@ NEXUS_TOOLS = {
     ("finance", "stock_price", "nexus"),
     ("finance", "calculate_roi", "nexus"),
 }
+
+
+async def front_end_client(
+    address: str, home: Path, token: Callable[[], str], encrypt: bool = True
+) -> Client:
+    """A client on the orchestrator's namespace as `dagent ask` and `chat` have one: it acts
+    with `token` and speaks the stack's encrypted payloads."""
+    return await temporal.connect(
+        topology.ORCHESTRATOR_NAMESPACE,
+        address=address,
+        interceptors=[ClientIdentity(token)],
+        data_converter=temporal.sealed_converter(home, encrypt),
+    )
+
+
+async def stop_tasks(tasks: list[asyncio.Task[Any]]) -> None:
+    """Cancel the in-process workers and servers a fixture started, and wait for them."""
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 async def tool_endpoints(client: Client, session: str) -> set[str]:
@@ -176,6 +197,10 @@ class Stack:
             data_converter=temporal.sealed_converter(self.home, True, pydantic_data_converter),
             interceptors=[ClientIdentity(token)],
         )
+
+    async def front_end(self) -> Client:
+        """A client of this stack as `dagent ask` has one (keys made by `dagent up`)."""
+        return await front_end_client(f"127.0.0.1:{self.temporal_port}", self.home, self.acting().token)
 
     def acting(self) -> Acting:
         """Who this stack's front ends act as by default (keys made by `dagent up`)."""

@@ -25,9 +25,8 @@ from temporalio.worker import (
     Worker,
 )
 
-from services import bootstrap, conversation, temporal, topology
+from services import bootstrap, conversation, topology
 from services.identity.acting import Acting
-from services.identity.headers import ClientIdentity
 from services.identity.keys import ensure_local_keys
 from services.orchestrator import busy
 from services.orchestrator.discovery import LIST_TOOLS_TIMEOUT
@@ -35,6 +34,7 @@ from services.orchestrator.tool_calls import NEXUS_START_TIMEOUT
 from services.payloads import keyring
 from services.settings import DagentSettings
 from services.worker import connect_worker_client, parts_for, run_worker
+from tests.helpers import front_end_client, stop_tasks
 
 pytestmark = pytest.mark.server
 
@@ -87,18 +87,11 @@ async def busy_finance(dev_server: str, tmp_path_factory: pytest.TempPathFactory
         max_concurrent_nexus_tasks=1,
     )
     tasks.append(asyncio.create_task(finance.run()))
-    client = await temporal.connect(
-        topology.ORCHESTRATOR_NAMESPACE,
-        address=dev_server,
-        interceptors=[ClientIdentity(Acting(settings).token)],
-        data_converter=temporal.sealed_converter(home, settings.encrypt),
-    )
+    client = await front_end_client(dev_server, home, Acting(settings).token)
     try:
         yield Busy(client, finance)
     finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await stop_tasks(tasks)
 
 
 async def _ask(client: Client, session: str) -> str:

@@ -28,18 +28,22 @@ def modules() -> list[str]:
     return found
 
 
-def import_alone(module: str) -> str | None:
-    """None if `module` imports in a fresh interpreter, else the last line of its error."""
-    env = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
-    result = subprocess.run(
-        [sys.executable, "-c", f"import {module}"],
+def fresh_python(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """This interpreter, started afresh in the project with `args`, `env` on top."""
+    return subprocess.run(
+        [sys.executable, *args],
         cwd=ROOT,
-        env=env,
+        env={**os.environ, **env},
         capture_output=True,
         text=True,
         timeout=120,
         check=False,
     )
+
+
+def import_alone(module: str) -> str | None:
+    """None if `module` imports in a fresh interpreter, else the last line of its error."""
+    result = fresh_python("-c", f"import {module}", LITELLM_LOCAL_MODEL_COST_MAP="True")
     if result.returncode == 0:
         return None
     lines = result.stderr.strip().splitlines()
@@ -101,15 +105,10 @@ def test_a_one_shot_ask_imports_only_what_it_needs(tmp_path: Path) -> None:
     """`dagent ask --json` starts in a blink only if it leaves the heavy libraries alone:
     the model's (LiteLLM, seconds), the Agents SDK's, MCP's, and the Markdown parser a
     terminal answer needs. Read from the interpreter's own import log."""
-    env = {**os.environ, "DAGENT_HOME": str(tmp_path / "home"), "PYTHONWARNINGS": "ignore"}
-    result = subprocess.run(
-        [sys.executable, "-X", "importtime", "-m", "durable_agents_cli", "ask", "What is 2+2?", "--json"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+    result = fresh_python(
+        *("-X", "importtime", "-m", "durable_agents_cli", "ask", "What is 2+2?", "--json"),
+        DAGENT_HOME=str(tmp_path / "home"),
+        PYTHONWARNINGS="ignore",
     )
     imported = {line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines() if "|" in line}
     assert "temporalio.client" in imported, result.stderr[-2000:]  # it got as far as a client

@@ -16,16 +16,15 @@ from fastmcp import FastMCP
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
-from services import bootstrap, conversation, temporal, topology
+from services import bootstrap, conversation, topology
 from services.identity.acting import Acting
-from services.identity.headers import ClientIdentity
 from services.identity.keys import ensure_local_keys
 from services.payloads import keyring
 from services.settings import DagentSettings
 from services.toolservice import mcp_server
 from services.worker import connect_worker_client, run_worker
 from tests import scripted_model
-from tests.helpers import free_port
+from tests.helpers import free_port, front_end_client, stop_tasks
 
 pytestmark = pytest.mark.server
 
@@ -60,18 +59,11 @@ async def mcp_stack(dev_server: str, tmp_path_factory: pytest.TempPathFactory) -
             )
         )
         await _serving(topology.mcp_url(ports[team]))
-    client = await temporal.connect(
-        topology.ORCHESTRATOR_NAMESPACE,
-        address=dev_server,
-        interceptors=[ClientIdentity(Acting(settings).token)],
-        data_converter=temporal.sealed_converter(home, settings.encrypt),
-    )
+    client = await front_end_client(dev_server, home, Acting(settings).token)
     try:
         yield McpStack(client, servers)
     finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await stop_tasks(tasks)
 
 
 async def _serving(url: str) -> None:
