@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from durable_agents_cli import console
-from durable_agents_cli.commands import agent, audit, chat, history, keys, serve, stack, users
+from durable_agents_cli.commands import agent, audit, chat, history, keys, serve, stack, trace, users
 from durable_agents_cli.stack.private import private_umask
 from services import __version__
 from services.errors import DagentError
@@ -75,10 +75,14 @@ users.register(app)
 audit.register(app)
 history.register(app)
 keys.register(app)
+trace.register(app)
 
 
 def main() -> None:
     code = run()
+    from services.telemetry import tracing
+
+    tracing.flush()  # a one-shot command's spans, before the deliberate end below
     # End deliberately: an interpreter that used a Temporal client can crash
     # while tearing the client's runtime down (sdk-python issue 300), turning
     # a successful command into a segfault exit code.

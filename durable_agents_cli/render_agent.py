@@ -110,6 +110,7 @@ def ask_json(session: str, reply: Reply, elapsed: float, user: str) -> dict[str,
         "partial": reply.partial,
         "unavailable": reply.unavailable,
         "tool_calls": [call.model_dump() for call in reply.tool_calls],
+        "trace_id": reply.trace_id or None,
         "timings": {
             "total_ms": round(elapsed * 1000, 1),
             "workflow_ms": round((reply.finished_at - reply.started_at).total_seconds() * 1000, 1),

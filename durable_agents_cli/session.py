@@ -52,6 +52,7 @@ async def connect_to_stack(home: Path, acting: Acting | None = None) -> tuple[Cl
     """A client on the running stack's orchestrator namespace; with `acting`, each
     message and query it sends carries that user's token."""
     from services.identity.headers import ClientIdentity
+    from services.telemetry import tracing
 
     state = control.current_state(StackPaths(home))
     if state.phase != "ready":
@@ -65,6 +66,7 @@ async def connect_to_stack(home: Path, acting: Acting | None = None) -> tuple[Cl
             runtime=temporal.quiet_runtime(),
             interceptors=[ClientIdentity(acting.token)] if acting is not None else [],
             data_converter=temporal.sealed_converter(home, state.config.encrypt),
+            plugins=tracing.plugins() if tracing.start("cli", home) else [],
         )
     except TemporalUnreachableError:
         raise StackNotRunningError(

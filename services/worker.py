@@ -26,6 +26,7 @@ from services import BUILD_ID, health, limits, temporal, topology
 from services.errors import ConfigError
 from services.parts import WorkerParts
 from services.settings import SUPERVISOR_PID_ENV, DagentSettings, warm_marker
+from services.telemetry import tracing
 
 logger = logging.getLogger("dagent.worker")
 
@@ -39,7 +40,9 @@ MAX_CONCURRENT_WORKFLOW_TASKS = 16
 # import hook for the whole process. A sandbox that re-imports beartype would then
 # run it again for every module of every new workflow (+150 ms CPU and +4.4 MB per
 # cached workflow, measured); beartype keeps no workflow state, so it is shared.
-SANDBOX_PASSTHROUGH = ("beartype",)
+# OpenTelemetry's context and the tracer provider are the process's own: passed
+# through, as Temporal's OpenTelemetry plugin does when tracing is on.
+SANDBOX_PASSTHROUGH = ("beartype", "opentelemetry")
 
 
 def worker_identity(name: str, pid: int | None = None) -> str:
@@ -79,6 +82,7 @@ def client_options(name: str, settings: DagentSettings) -> dict[str, Any]:
         return {
             "data_converter": temporal.sealed_converter(settings.home, settings.encrypt),
             "interceptors": [ClientIdentity(call_token.get)],
+            "plugins": tracing.plugins(),
         }
     from services.orchestrator import parts as orchestrator
 
@@ -87,6 +91,7 @@ def client_options(name: str, settings: DagentSettings) -> dict[str, Any]:
     return {
         **options,
         "data_converter": temporal.sealed_converter(settings.home, settings.encrypt, converter),
+        "plugins": [*options.get("plugins", []), *tracing.plugins()],
     }
 
 
@@ -151,6 +156,7 @@ async def run_worker(
 
     `client` defaults to one on the worker's namespace at `address` (else where
     Temporal's configuration points); `task_queue` to the worker's own queue."""
+    tracing.start(name, settings.home)
     parts = parts_for(name, settings)
     loop = asyncio.get_running_loop()
     if parts.warm_up is not None:

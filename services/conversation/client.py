@@ -13,6 +13,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from opentelemetry import trace
 from temporalio.client import (
     Client,
     WithStartWorkflowOperation,
@@ -45,6 +46,7 @@ from services.conversation.contract import (
 from services.errors import DagentError
 from services.failures import root_message
 from services.safe_text import clean_text, clean_value
+from services.telemetry.tracing import TRACER
 
 CATALOG_TIMEOUT = timedelta(seconds=20)
 # A query is answered by the orchestrator in milliseconds; one that is not answered
@@ -92,6 +94,23 @@ async def send(
         # Refused here too: a message near Temporal's 2 MB payload limit would not even arrive.
         raise MessageRejectedError(MESSAGE_TOO_LONG)
     message = UserMessage(id=message_id or new_message_id(), text=clean_text(text))
+    # The root of the turn's trace: the update carries its context to the conversation.
+    with trace.get_tracer(TRACER).start_as_current_span(
+        "dagent.send",
+        kind=trace.SpanKind.CLIENT,
+        attributes={"dagent.session": session, "dagent.message_id": message.id, "dagent.pattern": pattern},
+    ):
+        return await _deliver(client, session, message, turns_per_run, pattern, task_queue)
+
+
+async def _deliver(
+    client: Client,
+    session: str,
+    message: UserMessage,
+    turns_per_run: int,
+    pattern: topology.Pattern,
+    task_queue: str,
+) -> Reply:
     for attempt in range(SEND_ATTEMPTS):
         # A with-start operation can be used once: a new one per attempt.
         operation = _start_operation(session, turns_per_run, pattern, task_queue)

@@ -82,6 +82,8 @@ class UserMessage(BaseModel):
     # accepts the message, whatever a client put here.
     user: str = ""
     scopes: list[str] = Field(default_factory=list)
+    # The W3C trace context of the `send` that brought it (set by the conversation).
+    traceparent: str = ""
 
 
 class ToolCallRecord(BaseModel):
@@ -106,6 +108,8 @@ class Reply(BaseModel):
     partial: bool = False
     # Services the turn could not use, and why.
     unavailable: dict[str, str] = Field(default_factory=dict)
+    # The OpenTelemetry trace of the turn ('' when tracing is off): `dagent trace`.
+    trace_id: str = ""
 
     def shown(self) -> Reply:
         """This reply as a person may see it: model and tool text hold no escape

@@ -18,6 +18,7 @@ from temporalio import activity
 from services import limits
 from services.llm.call import bounded, empty, library_loaded
 from services.llm.messages import LlmRequest, LlmResponse, LlmToolCall
+from services.telemetry.genai import model_span, record_response
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
@@ -88,7 +89,9 @@ class LlmActivities:
                 raise empty(self.model)
             return response
 
-        response = await bounded(self.model, self.budget, complete)
+        with model_span(litellm_model(self.model)) as span:
+            response = await bounded(self.model, self.budget, complete)
+            record_response(span, response)
         message = response.choices[0].message
         calls = [
             LlmToolCall(

@@ -35,6 +35,7 @@ with workflow.unsafe.imports_passed_through():
     from services.orchestrator.circuits import Circuits
     from services.orchestrator.discovery import discover
     from services.orchestrator.memory import Memory
+    from services.orchestrator.turn_trace import current_traceparent, turn_span
     from services.safe_text import clean_text
 
 # Model calls one turn may make before it gives up.
@@ -148,6 +149,11 @@ class Conversation:
                 workflow.continue_as_new(self._carry())
 
     async def _turn(self, message: UserMessage) -> Reply:
+        with turn_span(message, self.request.session) as trace_id:
+            reply = await self._answer_turn(message)
+        return reply.model_copy(update={"trace_id": trace_id})
+
+    async def _answer_turn(self, message: UserMessage) -> Reply:
         started = workflow.now()
         self.asking = message
         # Discovered once per run, and again while a service is missing, so a
@@ -184,7 +190,11 @@ class Conversation:
         # accepted), never what the message claims.
         who = caller.get()
         message = message.model_copy(
-            update={"user": who.user if who else "", "scopes": sorted(who.scopes) if who else []}
+            update={
+                "user": who.user if who else "",
+                "scopes": sorted(who.scopes) if who else [],
+                "traceparent": current_traceparent(),
+            }
         )
         if message.id not in self.replies and all(p.id != message.id for p in self.pending):
             refusal = self._not_owner(message.user)
@@ -236,7 +246,7 @@ class Conversation:
             return
         problem = message_problem(message.text)
         if problem is None:
-            self.pending.append(message.model_copy(update={"user": "", "scopes": []}))
+            self.pending.append(message.model_copy(update={"user": "", "scopes": [], "traceparent": ""}))
             return
         now = workflow.now()
         refused = Reply(message_id=message.id, text=problem, started_at=now, finished_at=now, error=True)

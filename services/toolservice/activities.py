@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from opentelemetry import trace
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -29,6 +30,8 @@ class ToolActivities:
     @activity.defn(name="dagent.run_tool")
     async def run_tool(self, call: ToolCall) -> ToolOutcome:
         info = activity.info()
+        # On the activity's span (the tool's, in the turn's trace): which tool, whose.
+        trace.get_current_span().set_attributes({"dagent.tool": call.tool, "dagent.service": self.team})
         # The key is the same on every attempt and after a crash: a repeated key in
         # this log is a retried call, not a new one.
         activity.logger.info("running %s (key %s, attempt %d)", call.tool, call.idempotency_key, info.attempt)
