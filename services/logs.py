@@ -37,6 +37,16 @@ class TemporalContext(logging.Filter):
         return True
 
 
+class EvictedWorkflowSpan(logging.Filter):
+    """Drops OpenTelemetry's "Failed to detach context" (an ERROR with a traceback) that
+    every workflow evicted from a worker's cache causes: the SDK closes the workflow's
+    coroutine from another context, inside the span of its run. Nothing is lost: the
+    run's span is ended by whichever worker finishes the run."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != "Failed to detach context"
+
+
 class SafeFormatter(logging.Formatter):
     """One record, one line: a message's own line breaks are escaped (a key or name from
     a request could otherwise forge whole records), and a traceback's lines are
@@ -63,6 +73,7 @@ def configure(level: str) -> None:
     temporalio.workflow.logger.workflow_info_on_message = False
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(TemporalContext())
+    logging.getLogger("opentelemetry.context").addFilter(EvictedWorkflowSpan())
     handler.setFormatter(SafeFormatter(FORMAT))
     logging.basicConfig(level=level, handlers=[handler], force=True)
 

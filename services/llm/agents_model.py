@@ -9,12 +9,14 @@ from agents import Model, ModelProvider, ModelResponse, ModelSettings
 from agents.extensions.models.litellm_model import LitellmModel
 from litellm.types.utils import ModelResponse as LitellmResponse
 from openai.types.responses import ResponseFunctionToolCall, ResponseOutputMessage, ResponseOutputText
+from opentelemetry import trace
 from temporalio.openai_agents import ModelActivityParameters
 
 from services import limits
 from services.llm import policy
 from services.llm.activity import cap_answer, cap_arguments, litellm_model
 from services.llm.call import bounded, empty
+from services.telemetry.genai import model_span, record_response
 
 # What workflows put in Agent(model=...): a string, so the plugin routes the call
 # to this provider instead of silently defaulting to an OpenAI model.
@@ -49,7 +51,8 @@ class BoundedLitellmModel(LitellmModel):
                 *args, **{**kwargs, "model_settings": settings.resolve(bounds)}
             )
 
-        response = await bounded(self.setting, self.budget, respond)
+        with model_span(litellm_model(self.setting)):
+            response = await bounded(self.setting, self.budget, respond)
         calls = [item for item in response.output if isinstance(item, ResponseFunctionToolCall)]
         dropped = {id(item) for item in calls[limits.MAX_TOOL_CALLS :]}
         response.output = [item for item in response.output if id(item) not in dropped]
@@ -67,8 +70,10 @@ class BoundedLitellmModel(LitellmModel):
         # pattern calls it the provider's error, and so does this one. (A private
         # method: the pinned SDK's only place that sees LiteLLM's raw response.)
         response = await super()._fetch_response(*args, **kwargs)
-        if isinstance(response, LitellmResponse) and not response.choices:
-            raise empty(self.setting)
+        if isinstance(response, LitellmResponse):
+            if not response.choices:
+                raise empty(self.setting)
+            record_response(trace.get_current_span(), response)
         return response
 
 

@@ -37,6 +37,7 @@ from services.identity.headers import ClientIdentity, call_token
 from services.identity.keys import local_key_set, require_local_key_set, signing_key
 from services.identity.tokens import mint, verify
 from services.teams import SCOPES, get_tool, tools_of
+from services.telemetry import tracing
 from services.tools import ToolInputError
 from services.toolservice import access, policy
 from services.toolservice.contract import IDEMPOTENCY_META, SCOPE_META, ToolCall
@@ -226,6 +227,7 @@ async def serve(
     encrypt: bool = True,
 ) -> None:
     team = topology.TEAMS[team_name]
+    tracing.start(f"mcp-{team_name}", home)
     if client is None:
         client = await connect(team_name, home, encrypt, address)
         require_local_key_set(home)
@@ -256,4 +258,5 @@ async def connect(team_name: str, home: Path, encrypt: bool = True, address: str
         address=address,
         interceptors=[ClientIdentity(call_token.get)],
         data_converter=temporal.sealed_converter(home, encrypt),
+        plugins=tracing.plugins(),
     )

@@ -1,0 +1,177 @@
+"""One trace per turn, across every process and namespace a turn crosses, in every
+pattern: received over OTLP/HTTP by a receiver in this process (the protobuf a
+collector reads), and drawn by `dagent trace` from the local store when no
+collector is configured."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.helpers import Stack, eventually
+from tests.otlp_receiver import ReceivedSpan, Receiver, otlp_receiver
+
+pytestmark = pytest.mark.stack
+
+QUESTION = "What's the stock price of TSLA?"
+# What the trace of a remote-tool turn holds in every pattern (name prefix, service):
+# the client's send, the update, the turn, the model calls, the team's tool workflow
+# and its tool; then each transport's hop into the Finance team.
+EVERY_PATTERN = [
+    ("dagent.send", "dagent-cli"),
+    ("StartUpdateWithStartWorkflow:", "dagent-cli"),
+    ("HandleUpdate:send", "dagent-orchestrator"),
+    ("dagent.turn", "dagent-orchestrator"),
+    ("chat ", "dagent-orchestrator"),
+    ("RunWorkflow:dagent.ToolWorkflow", "dagent-finance"),
+    ("RunActivity:dagent.run_tool", "dagent-finance"),
+]
+HOPS = {
+    "nexus": [
+        ("StartNexusOperation:dagent.ToolService/execute_tool", "dagent-orchestrator"),
+        ("RunStartNexusOperationHandler:dagent.ToolService/execute_tool", "dagent-finance"),
+    ],
+    "agents-nexus": [
+        ("StartNexusOperation:dagent.ToolService/execute_tool", "dagent-orchestrator"),
+        ("RunStartNexusOperationHandler:dagent.ToolService/execute_tool", "dagent-finance"),
+    ],
+    # The MCP SDK's own spans; the trace context travels in the request's `_meta`.
+    "mcp": [
+        ("MCP send tools/call stock_price", "dagent-orchestrator"),
+        ("tools/call stock_price", "dagent-mcp-finance"),
+        ("StartWorkflow:dagent.ToolWorkflow", "dagent-mcp-finance"),
+    ],
+}
+
+
+@pytest.fixture(scope="module", params=list(HOPS))
+def traced(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Stack, Receiver]]:
+    with otlp_receiver() as receiver:
+        stack = Stack(
+            home=tmp_path_factory.mktemp(f"traced-{request.param}") / "home",
+            pattern=request.param,
+            extra_env={"OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint, "OTEL_BSP_SCHEDULE_DELAY": "100"},
+        )
+        with stack.up():
+            yield stack, receiver
+
+
+def ask(stack: Stack, question: str) -> dict[str, Any]:
+    return json.loads(stack.run("ask", question, "--json", check=True).stdout)  # type: ignore[no-any-return]
+
+
+def _find(spans: list[ReceivedSpan], name: str, service: str) -> ReceivedSpan | None:
+    return next((s for s in spans if s.name.startswith(name) and s.service == service), None)
+
+
+def _complete(
+    receiver: Receiver, trace_id: str, expected: list[tuple[str, str]]
+) -> list[ReceivedSpan] | None:
+    spans = receiver.trace(trace_id)
+    return spans if all(_find(spans, name, service) for name, service in expected) else None
+
+
+def _ancestry(spans: list[ReceivedSpan], span: ReceivedSpan) -> list[str]:
+    """The names from `span` up to its trace's root."""
+    by_id = {s.span_id: s for s in spans}
+    names = [span.name]
+    while span.parent_id:
+        span = by_id[span.parent_id]
+        names.append(span.name)
+    return names
+
+
+def test_a_remote_tool_turn_is_one_trace_across_every_namespace(traced: tuple[Stack, Receiver]) -> None:
+    stack, receiver = traced
+    answer = ask(stack, QUESTION)
+    assert "TSLA" in answer["answer"]
+    trace_id = answer["trace_id"]
+    assert trace_id
+    assert len(trace_id) == 32
+    expected = EVERY_PATTERN + HOPS[stack.pattern]
+    spans = eventually(lambda: _complete(receiver, trace_id, expected), timeout=60)
+    # Parent links are intact: one root (the client's send), every other parent present.
+    ids = {s.span_id for s in spans}
+    assert [s.name for s in spans if not s.parent_id] == ["dagent.send"]
+    assert all(s.parent_id in ids for s in spans if s.parent_id)
+    # The tool ran under the turn, through the transport's hop, under the user's send.
+    tool = _find(spans, "RunActivity:dagent.run_tool", "dagent-finance")
+    assert tool is not None
+    assert tool.attributes["dagent.tool"] == "stock_price"
+    path = _ancestry(spans, tool)
+    for name, _ in [
+        *HOPS[stack.pattern],
+        ("dagent.turn", ""),
+        ("HandleUpdate:send", ""),
+        ("dagent.send", ""),
+    ]:
+        assert any(step.startswith(name) for step in path), (name, path)
+    # Each model call is a GenAI span with its model and token counts.
+    models = [s for s in spans if s.name.startswith("chat ")]
+    assert len(models) >= 2
+    for model in models:
+        assert model.attributes["gen_ai.operation.name"] == "chat"
+        assert model.attributes["gen_ai.request.model"]
+        assert "gen_ai.usage.input_tokens" in model.attributes
+        assert "gen_ai.usage.output_tokens" in model.attributes
+    # No message, answer or token travels in a span.
+    flat = json.dumps([s.attributes for s in spans])
+    assert "TSLA" not in flat
+    assert "Bearer" not in flat
+
+
+def test_trace_points_at_the_collector_when_one_is_configured(traced: tuple[Stack, Receiver]) -> None:
+    stack, receiver = traced
+    result = stack.run("trace")
+    assert result.returncode == 1
+    assert f"traces go to the OTLP collector at {receiver.endpoint}" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.fixture(scope="module")
+def local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """A stack with no collector configured: spans go to the local store."""
+    home = tmp_path_factory.mktemp("traced-local") / "home"
+    with Stack(home=home, extra_env={"OTEL_EXPORTER_OTLP_ENDPOINT": None}).up() as stack:
+        yield stack
+
+
+def test_trace_draws_a_turn_from_the_local_store(local: Stack) -> None:
+    first = ask(local, QUESTION)
+    session = first["session"]
+    second = json.loads(local.run("ask", "and for AAPL?", "--session", session, "--json", check=True).stdout)
+
+    def drawn(*args: str) -> dict[str, Any] | None:
+        result = local.run("trace", *args, "--json")
+        return json.loads(result.stdout) if result.returncode == 0 else None
+
+    # The client's spans are written as `ask` exits; the workers' within moments.
+    def whole(*args: str) -> dict[str, Any] | None:
+        found = drawn(*args)
+        names = {span["name"] for span in found["spans"]} if found else set()
+        return found if {"dagent.send", "dagent.turn", "RunActivity:dagent.run_tool"} <= names else None
+
+    last = eventually(lambda: whole(session), timeout=30)
+    assert last["trace_id"] == second["trace_id"]
+    assert last["message_id"] == second["message_id"]
+    chosen = eventually(lambda: whole(session, "--message", first["message_id"]), timeout=30)
+    assert chosen["trace_id"] == first["trace_id"]
+    assert {"cli", "orchestrator", "finance", "it"} <= set(chosen["services"])
+    # Drawn for a person: a tree of every span, service and duration.
+    tree = local.run("trace", session, check=True).stdout
+    assert f"trace {second['trace_id']}" in tree
+    for line in ("dagent.send cli", "dagent.turn orchestrator", "RunActivity:dagent.run_tool finance"):
+        assert line in tree
+    assert " ms" in tree
+
+
+def test_trace_of_an_unknown_session_says_so(local: Stack) -> None:
+    result = local.run("trace", "no-such-session")
+    assert result.returncode == 1
+    assert "No trace of session 'no-such-session' in the local store" in result.stderr
+    assert local.run("trace", "bad id!").returncode != 0
