@@ -7,17 +7,24 @@ the cheapest Temporal round trip there is: the `dagent.ping` workflow (one
 workflow, one activity) executed on the orchestrator's queue.
 
     uv run python benchmarks/turns.py [--turns 30] [--conversations 100] [--patterns nexus,agents-nexus]
+        [--tracing on,off]
+
+`--tracing` runs each pattern once per mode, alternating: `on` is the default set-up
+(spans to the local store), `off` sets OTEL_SDK_DISABLED=true in the stack, `otlp`
+sends spans to an OTLP/HTTP receiver in this process.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import statistics
 import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,6 +38,7 @@ from services import (  # noqa: E402
     topology,
 )
 from tests.helpers import Stack  # noqa: E402
+from tests.otlp_receiver import otlp_receiver  # noqa: E402
 
 LOCAL = "What is 125 * 8?"
 REMOTE = "What's the stock price of TSLA?"
@@ -91,7 +99,8 @@ def ask_walls(stack: Stack, runs: int) -> list[float]:
     return samples
 
 
-async def measure(stack: Stack, pattern: str, turns: int, conversations: int) -> list[str]:
+async def measure(stack: Stack, label: str, turns: int, conversations: int) -> list[str]:
+    pattern = stack.pattern
     client = await stack.front_end()
     await conversation.send(client, "bench-warm-up", LOCAL, pattern=pattern)  # LiteLLM imported
     baseline = await ping_baseline(client, turns)
@@ -101,14 +110,26 @@ async def measure(stack: Stack, pattern: str, turns: int, conversations: int) ->
     asks = ask_walls(stack, max(5, turns // 3))
     base = statistics.median(baseline)
     rows = []
-    for label, values in (("ping workflow (baseline)", baseline), ("local-tool turn", local),
+    for what, values in (("ping workflow (baseline)", baseline), ("local-tool turn", local),
                           ("remote-tool turn", remote), ("`dagent ask` process, wall", asks)):  # fmt: skip
         p50 = statistics.median(values)
         rows.append(
-            f"| {pattern} | {label} | {p50:.0f} ms | {percentile(values, 0.9):.0f} ms | {p50 / base:.1f}x |"
+            f"| {label} | {what} | {p50:.0f} ms | {percentile(values, 0.9):.0f} ms | {p50 / base:.1f}x |"
         )
-    rows.append(f"| {pattern} | {conversations} concurrent conversations | {rate:.1f} turns/s | | |")
+    rows.append(f"| {label} | {conversations} concurrent conversations | {rate:.1f} turns/s | | |")
     return rows
+
+
+@contextlib.contextmanager
+def tracing_env(mode: str) -> Iterator[dict[str, str | None]]:
+    """The stack's environment for a tracing mode."""
+    if mode == "off":
+        yield {"OTEL_SDK_DISABLED": "true", "OTEL_EXPORTER_OTLP_ENDPOINT": None}
+    elif mode == "otlp":
+        with otlp_receiver() as receiver:
+            yield {"OTEL_SDK_DISABLED": None, "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint}
+    else:
+        yield {"OTEL_SDK_DISABLED": None, "OTEL_EXPORTER_OTLP_ENDPOINT": None}
 
 
 def main() -> None:
@@ -116,14 +137,19 @@ def main() -> None:
     parser.add_argument("--turns", type=int, default=30)
     parser.add_argument("--conversations", type=int, default=100)
     parser.add_argument("--patterns", default="nexus,agents-nexus")
+    parser.add_argument("--tracing", default="on", help="modes to compare: on, off, otlp")
     options = parser.parse_args()
     rows: list[str] = []
+    modes = options.tracing.split(",")
     for pattern in options.patterns.split(","):
-        with (
-            tempfile.TemporaryDirectory() as tmp,
-            Stack(home=Path(tmp) / "home", pattern=pattern).up() as stack,
-        ):
-            rows += asyncio.run(measure(stack, pattern, options.turns, options.conversations))
+        for mode in modes:
+            with (
+                tempfile.TemporaryDirectory() as tmp,
+                tracing_env(mode) as env,
+                Stack(home=Path(tmp) / "home", pattern=pattern, extra_env=env).up() as stack,
+            ):
+                label = pattern if len(modes) == 1 else f"{pattern} (tracing {mode})"
+                rows += asyncio.run(measure(stack, label, options.turns, options.conversations))
     print(f"{options.turns} turns each; throughput: {options.conversations} conversations x 5 turns")
     print("| pattern | measure | p50 | p90 | vs ping workflow |")
     print("|---|---|---|---|---|")
