@@ -10,7 +10,14 @@ from rich.table import Table
 from rich.text import Text
 
 if TYPE_CHECKING:  # types only: importing them pulls in the Temporal SDK (~0.3 s per command)
-    from services.conversation import CircuitStatus, Reply, ToolCallRecord, ToolCatalogResult, TranscriptEntry
+    from services.conversation import (
+        CircuitStatus,
+        Reply,
+        ToolCallRecord,
+        ToolCatalogResult,
+        TranscriptEntry,
+        Usage,
+    )
 
 
 def tool_line(call: ToolCallRecord) -> Text:
@@ -95,6 +102,10 @@ def plain_answer(reply: Reply, elapsed: float) -> str:
 
 def _footer(reply: Reply, elapsed: float) -> str:
     footer = f"{elapsed * 1000:.0f} ms · {reply.steps} step{'' if reply.steps == 1 else 's'}"
+    if reply.usage is not None and reply.usage.total_tokens:
+        footer += f" · {reply.usage.total_tokens} tokens"
+        if reply.usage.cost:
+            footer += f" · ${reply.usage.cost:.4f}"
     if reply.unavailable:
         footer += f" · partial: {', '.join(sorted(reply.unavailable))} unavailable"
     return footer
@@ -111,6 +122,7 @@ def ask_json(session: str, reply: Reply, elapsed: float, user: str) -> dict[str,
         "unavailable": reply.unavailable,
         "tool_calls": [call.model_dump() for call in reply.tool_calls],
         "trace_id": reply.trace_id or None,
+        "usage": usage_json(reply.usage),
         "timings": {
             "total_ms": round(elapsed * 1000, 1),
             "workflow_ms": round((reply.finished_at - reply.started_at).total_seconds() * 1000, 1),
@@ -118,6 +130,33 @@ def ask_json(session: str, reply: Reply, elapsed: float, user: str) -> dict[str,
             "started_at": reply.started_at.isoformat(),
         },
     }
+
+
+def usage_json(usage: Usage | None) -> dict[str, Any] | None:
+    """Tokens in, out and in all, and the cost in US dollars (null when unknown)."""
+    if usage is None:
+        return None
+    return {
+        "input_tokens": usage.input_tokens,
+        "output_tokens": usage.output_tokens,
+        "total_tokens": usage.total_tokens,
+        "cost": usage.cost,
+    }
+
+
+def session_totals(transcript: list[TranscriptEntry]) -> dict[str, str]:
+    """A session's turns, the tokens and cost of all of them, and its last turn's trace."""
+    replies = [entry.reply for entry in transcript if entry.reply is not None]
+    rows = {"turns": str(len(replies))}
+    tokens = sum(reply.usage.total_tokens for reply in replies if reply.usage is not None)
+    if tokens:
+        costs = [reply.usage.cost if reply.usage is not None else None for reply in replies]
+        known = None if any(cost is None for cost in costs) else sum(c for c in costs if c is not None)
+        rows["tokens"] = f"{tokens} · cost " + ("unknown" if known is None else f"${known:.4f}")
+    traced = [reply.trace_id for reply in replies if reply.trace_id]
+    if traced:
+        rows["trace"] = f"{traced[-1]} (the last turn's: 'dagent trace SESSION')"
+    return rows
 
 
 def ask_problem_json(session: str, message_id: str, problem: str) -> dict[str, Any]:

@@ -119,6 +119,13 @@ def test_a_remote_tool_turn_is_one_trace_across_every_namespace(traced: tuple[St
         assert model.attributes["gen_ai.request.model"]
         assert "gen_ai.usage.input_tokens" in model.attributes
         assert "gen_ai.usage.output_tokens" in model.attributes
+    # The reply's usage is what the model calls reported (the offline model counts its
+    # tokens as an OpenAI model would); it is free, and the Agents SDK carries no price.
+    usage = answer["usage"]
+    assert usage["input_tokens"] == sum(m.attributes["gen_ai.usage.input_tokens"] for m in models) > 0
+    assert usage["output_tokens"] == sum(m.attributes["gen_ai.usage.output_tokens"] for m in models) > 0
+    assert usage["total_tokens"] == usage["input_tokens"] + usage["output_tokens"]
+    assert usage["cost"] == (0.0 if stack.pattern == "nexus" else None)
     # No message, answer or token travels in a span.
     flat = json.dumps([s.attributes for s in spans])
     assert "TSLA" not in flat

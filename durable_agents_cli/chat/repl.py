@@ -57,7 +57,9 @@ class ChatView(Protocol):
 
     def tools(self, catalog: ToolCatalogResult) -> None: ...
 
-    def session(self, info: SessionInfo, circuits: list[CircuitStatus]) -> None: ...
+    def session(
+        self, info: SessionInfo, circuits: list[CircuitStatus], transcript: list[TranscriptEntry]
+    ) -> None: ...
 
     def help(self, lines: list[tuple[str, str]], unknown: str | None = None) -> None: ...
 
@@ -103,7 +105,8 @@ class ChatLoop:
             elif command.action == "tools":
                 self.view.tools(await self.backend.tools())
             elif command.action == "session":
-                self.view.session(self.backend.info(), await self.backend.circuits())
+                info = self.backend.info()
+                self.view.session(info, await self.backend.circuits(), await self.backend.history())
             elif command.action == "new":
                 self.backend.new_session()
                 self.view.welcome(self.backend.info())

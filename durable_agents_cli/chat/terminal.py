@@ -153,13 +153,16 @@ class TerminalView:
         for service, reason in catalog.unavailable.items():
             self.console.print(Text(f"{service}: {reason}", style="yellow"))
 
-    def session(self, info: SessionInfo, circuits: list[CircuitStatus]) -> None:
+    def session(
+        self, info: SessionInfo, circuits: list[CircuitStatus], transcript: list[TranscriptEntry]
+    ) -> None:
         rows = {
             "session": info.session,
             "user": info.user or "?",
             "pattern": info.pattern,
             "model": info.model,
             "Web UI": info.web_ui or "(not embedded: open your Temporal UI)",
+            **render_agent.session_totals(transcript),
         }
         for name, value in rows.items():
             # Printed whole (no wrapping) so the link stays clickable.

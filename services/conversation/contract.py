@@ -86,6 +86,30 @@ class UserMessage(BaseModel):
     traceparent: str = ""
 
 
+class Usage(BaseModel):
+    """What model calls consumed, as the provider counted it."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    # US dollars from LiteLLM's (offline) cost map; None when a call's price is unknown.
+    cost: float | None = 0.0
+
+    @property
+    def total_tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+    def plus(self, other: Usage | None) -> Usage:
+        """Both together; a call that reported nothing makes the cost unknown."""
+        if other is None:
+            return self.model_copy(update={"cost": None})
+        cost = None if self.cost is None or other.cost is None else self.cost + other.cost
+        return Usage(
+            input_tokens=self.input_tokens + other.input_tokens,
+            output_tokens=self.output_tokens + other.output_tokens,
+            cost=cost,
+        )
+
+
 class ToolCallRecord(BaseModel):
     service: str
     tool: str
@@ -110,6 +134,8 @@ class Reply(BaseModel):
     unavailable: dict[str, str] = Field(default_factory=dict)
     # The OpenTelemetry trace of the turn ('' when tracing is off): `dagent trace`.
     trace_id: str = ""
+    # What the turn's model calls consumed (None: not known, as for older replies).
+    usage: Usage | None = None
 
     def shown(self) -> Reply:
         """This reply as a person may see it: model and tool text hold no escape

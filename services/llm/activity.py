@@ -16,6 +16,7 @@ from typing import Any
 from temporalio import activity
 
 from services import limits
+from services.conversation.contract import Usage
 from services.llm.call import bounded, empty, library_loaded
 from services.llm.messages import LlmRequest, LlmResponse, LlmToolCall
 from services.telemetry.genai import model_span, record_response
@@ -102,4 +103,32 @@ class LlmActivities:
             for n, call in enumerate(getattr(message, "tool_calls", None) or [])
         ]
         content = cap_answer(message.content) if message.content else message.content
-        return LlmResponse(content=content, tool_calls=calls[: limits.MAX_TOOL_CALLS], model=self.model)
+        return LlmResponse(
+            content=content,
+            tool_calls=calls[: limits.MAX_TOOL_CALLS],
+            model=self.model,
+            usage=usage_of(response, self.model),
+        )
+
+
+def usage_of(response: Any, model: str) -> Usage:
+    """The tokens a LiteLLM response reports, and their price from LiteLLM's local cost
+    map (the built-in model is free; a model the map does not know has no price)."""
+    import litellm
+
+    from services.llm.offline import is_builtin
+
+    usage = getattr(response, "usage", None)
+    cost: float | None
+    if is_builtin(model):
+        cost = 0.0
+    else:
+        try:
+            cost = float(litellm.completion_cost(completion_response=response))
+        except Exception:  # LiteLLM raises plain Exceptions for a model it cannot price
+            cost = None
+    return Usage(
+        input_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
+        output_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
+        cost=cost,
+    )

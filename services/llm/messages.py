@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from services.conversation.contract import Usage
+
 # How a conversation summary names its first question; the offline model reads it back.
 SUMMARY_FIRST = "First question: "
 SUMMARY_OTHERS = "Other earlier questions: "
@@ -62,3 +64,4 @@ class LlmResponse(BaseModel):
     content: str | None = None
     tool_calls: list[LlmToolCall] = Field(default_factory=list)
     model: str = ""
+    usage: Usage | None = None

@@ -28,6 +28,7 @@ with workflow.unsafe.imports_passed_through():
         ToolCallRecord,
         ToolCatalogResult,
         ToolRoute,
+        Usage,
         UserMessage,
     )
     from services.failures import root_message
@@ -82,7 +83,11 @@ class AgentsConversation(Conversation):
         self.items = self.memory.fold_items([dict(item) for item in result.to_input_list()])
         records.extend(self.calls_on_mcp_servers(result, catalog))
         output = result.final_output
-        return Answer.final(str(output) if output else None, records, len(result.raw_responses))
+        answer = Answer.final(str(output) if output else None, records, len(result.raw_responses))
+        used = result.context_wrapper.usage
+        # The SDK counts tokens but carries no price: the cost is not known here.
+        usage = Usage(input_tokens=used.input_tokens, output_tokens=used.output_tokens, cost=None)
+        return answer.model_copy(update={"usage": usage})
 
     def function_tools(self, catalog: ToolCatalogResult) -> list[ToolRoute]:
         """The tools the agent calls as FunctionTools (through dagent's tool calls): all of them."""

@@ -28,6 +28,7 @@ with workflow.unsafe.imports_passed_through():
         ToolCallRecord,
         ToolCatalogResult,
         TranscriptEntry,
+        Usage,
         UserMessage,
         message_problem,
     )
@@ -69,6 +70,7 @@ class Answer(BaseModel):
     tool_calls: list[ToolCallRecord] = Field(default_factory=list)
     steps: int = 0
     error: bool = False
+    usage: Usage | None = None
 
     @classmethod
     def final(cls, text: str | None, tool_calls: list[ToolCallRecord], steps: int) -> Answer:
@@ -174,6 +176,7 @@ class Conversation:
             error=answer.error,
             partial=bool(unavailable) or any(not call.ok for call in answer.tool_calls),
             unavailable=unavailable,
+            usage=answer.usage,
         )
 
     def _open_circuits(self) -> dict[str, str]:

@@ -19,6 +19,7 @@ with workflow.unsafe.imports_passed_through():
         Progress,
         ToolCallRecord,
         ToolCatalogResult,
+        Usage,
         UserMessage,
     )
     from services.failures import root_message
@@ -45,6 +46,7 @@ class NexusConversation(Conversation):
         self.memory.add(ChatMessage(role="user", content=message.text))
         records: list[ToolCallRecord] = []
         answer: Answer | None = None
+        usage = Usage()
         for step in range(1, MAX_STEPS + 1):
             self.progress = Progress(state="thinking", message_id=message.id, step=step)
             try:
@@ -52,6 +54,7 @@ class NexusConversation(Conversation):
             except STEP_FAILURES as exc:
                 answer = Answer.model_failed(root_message(exc), records, step)
                 break
+            usage = usage.plus(response.usage)
             self.memory.add(
                 ChatMessage(role="assistant", content=response.content, tool_calls=response.tool_calls)
             )
@@ -71,7 +74,7 @@ class NexusConversation(Conversation):
         if answer.error:
             self.memory.add(ChatMessage(role="assistant", content=answer.remembered()))
         self.memory.fold()
-        return answer
+        return answer.model_copy(update={"usage": usage})
 
     async def _call_llm(
         self, specs: list[dict[str, Any]], unavailable: dict[str, str], where: str

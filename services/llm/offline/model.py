@@ -21,6 +21,8 @@ from services.llm.offline.planner import plan
 # The tool lists of the last few requests, as the model received them: lets a
 # test (or a curious user in a REPL) see exactly what a pattern offers the model.
 RECENT_TOOLS: deque[list[dict[str, Any]]] = deque(maxlen=20)
+# Whose tokenizer counts the built-in model's tokens.
+TOKENIZER_MODEL = "gpt-4o-mini"
 
 
 class OfflineModel(CustomLLM):
@@ -55,11 +57,21 @@ class OfflineModel(CustomLLM):
                     "finish_reason": "tool_calls" if decision.tool_calls else "stop",
                 }
             ],
-            usage={"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
+            usage=_usage(messages, message),
         )
+
+
+def _usage(messages: list[dict[str, Any]], answer: dict[str, Any]) -> dict[str, int]:
+    """Tokens in and out as an OpenAI model would count them (LiteLLM's bundled
+    tokenizer, no download): the built-in model reports usage like any other."""
+    prompt = litellm.token_counter(model=TOKENIZER_MODEL, messages=messages)
+    completion = litellm.token_counter(model=TOKENIZER_MODEL, text=json.dumps(answer))
+    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
 
 
 def register() -> None:
     """Make `offline/...` model strings resolve to the planner (idempotent)."""
     providers = [p for p in litellm.custom_provider_map if p.get("provider") != PROVIDER]
     litellm.custom_provider_map = [*providers, {"provider": PROVIDER, "custom_handler": OfflineModel()}]
+    # The tokenizer loads on first use (about 0.4 s): here, in the worker's warm-up.
+    litellm.token_counter(model=TOKENIZER_MODEL, text="")
