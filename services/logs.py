@@ -6,13 +6,19 @@ escapes in what is written."""
 from __future__ import annotations
 
 import copy
+import json
 import logging
 import sys
 from typing import Any
 
+from services import topology
 from services.safe_text import clean_text
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s%(temporal)s"
+# The baggage a turn's trace carries to every process it crosses (set in the
+# conversation workflow's turn span): what a JSON log line says it is about.
+SESSION_BAGGAGE = "dagent.session"
+MESSAGE_BAGGAGE = "dagent.message_id"
 # Line breaks other than "\n" (str.splitlines breaks on each): escaped in a record.
 LINE_BREAKS = ("\r", "\x85", "\u2028", "\u2029")
 
@@ -63,7 +69,64 @@ class SafeFormatter(logging.Formatter):
         return "\n".join([first, *(f"  {line}" for line in rest)])
 
 
-def configure(level: str) -> None:
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line, for machines: time, level, component, logger, message,
+    and what the record is about (session, message id, workflow and run ids, team,
+    tool, trace and span ids) where it is known. Non-ASCII is escaped, so no raw
+    control character reaches the line; credentials are redacted from the text."""
+
+    def __init__(self, component: str) -> None:
+        super().__init__()
+        self.component = component
+
+    def format(self, record: logging.LogRecord) -> str:
+        from datetime import UTC, datetime
+
+        from services.redact import scrub
+
+        fields: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "component": self.component,
+            "logger": record.name,
+            "message": scrub(clean_text(record.getMessage())),
+        }
+        fields.update(_about(record, self.component))
+        if record.exc_info:
+            fields["exception"] = scrub(clean_text(self.formatException(record.exc_info)))
+        return json.dumps({k: v for k, v in fields.items() if v not in (None, "")})
+
+
+def _about(record: logging.LogRecord, component: str) -> dict[str, Any]:
+    """The ids a record is about: from Temporal's context of the workflow or activity
+    that logged it, the turn's baggage (session and message id travel with the trace),
+    and the span running now."""
+    from opentelemetry import baggage, trace
+
+    from services.conversation.contract import CHAT_WORKFLOW_PREFIX
+
+    workflow: dict[str, Any] = getattr(record, "temporal_workflow", None) or {}
+    activity: dict[str, Any] = getattr(record, "temporal_activity", None) or {}
+    workflow_id = workflow.get("workflow_id") or activity.get("workflow_id")
+    span = trace.get_current_span()
+    context = span.get_span_context()
+    attributes = getattr(span, "attributes", None) or {}
+    session = baggage.get_baggage(SESSION_BAGGAGE)
+    if session is None and isinstance(workflow_id, str) and workflow_id.startswith(CHAT_WORKFLOW_PREFIX):
+        session = workflow_id.removeprefix(CHAT_WORKFLOW_PREFIX)
+    return {
+        "session": session,
+        "message_id": baggage.get_baggage(MESSAGE_BAGGAGE),
+        "workflow_id": workflow_id,
+        "run_id": workflow.get("run_id") or activity.get("workflow_run_id"),
+        "team": component if component in topology.TEAMS else attributes.get("dagent.service"),
+        "tool": attributes.get("dagent.tool"),
+        "trace_id": f"{context.trace_id:032x}" if context.is_valid else None,
+        "span_id": f"{context.span_id:016x}" if context.is_valid else None,
+    }
+
+
+def configure(level: str, log_format: str = "text", component: str = "dagent") -> None:
     """Log to stderr (over stdio, stdout carries the MCP protocol), short and clean."""
     import temporalio.activity
     import temporalio.workflow
@@ -73,8 +136,9 @@ def configure(level: str) -> None:
     temporalio.workflow.logger.workflow_info_on_message = False
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(TemporalContext())
+    formatter = JsonFormatter(component) if log_format == "json" else SafeFormatter(FORMAT)
     logging.getLogger("opentelemetry.context").addFilter(EvictedWorkflowSpan())
-    handler.setFormatter(SafeFormatter(FORMAT))
+    handler.setFormatter(formatter)
     logging.basicConfig(level=level, handlers=[handler], force=True)
 
 

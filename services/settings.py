@@ -98,6 +98,11 @@ class DagentSettings(BaseSettings):
         default="INFO",
         description="Log level of dagent's own processes.",
     )
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        description="How dagent's processes write their logs: text for people, json for machines "
+        "(one object per line, with session, message, workflow, trace and span ids).",
+    )
     encrypt: bool = Field(
         default=True,
         description="Encrypt every payload (messages, tool arguments and results) with the stack's "

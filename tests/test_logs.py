@@ -131,3 +131,63 @@ def test_a_value_with_line_breaks_cannot_forge_a_record() -> None:
     assert rest
     assert all(line.startswith("  ") for line in rest)
     assert not any(line.startswith(FAKE_RECORD[:10]) for line in rest)
+
+
+def test_a_json_line_is_one_object_with_its_context_and_no_raw_control_or_secret(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """DAGENT_LOG_FORMAT=json: one object per line; what a record is about comes from
+    Temporal's context and the turn's trace (its baggage and current span)."""
+    import json
+    import logging
+    import sys
+
+    from opentelemetry import baggage, context, trace
+    from opentelemetry.sdk.trace import TracerProvider
+
+    from services.logs import MESSAGE_BAGGAGE, SESSION_BAGGAGE, JsonFormatter
+
+    secret = "sk-test-" + "x" * 40
+    monkeypatch.setenv("OPENAI_API_KEY", secret)
+    formatter = JsonFormatter("finance")
+    record = logging.LogRecord(
+        "dagent.test", logging.INFO, __file__, 1, "running %s (key %s) %s", ("get_ip", FORGED, secret), None
+    )
+    record.temporal_activity = {"workflow_id": "finance-tool-1", "workflow_run_id": "r1"}
+    token = context.attach(
+        baggage.set_baggage(MESSAGE_BAGGAGE, "m1", baggage.set_baggage(SESSION_BAGGAGE, "s1"))
+    )
+    try:
+        with TracerProvider().get_tracer("t").start_as_current_span("tool") as span:
+            span.set_attribute("dagent.tool", "get_ip")
+            line = formatter.format(record)
+            expected_trace = f"{span.get_span_context().trace_id:032x}"
+    finally:
+        context.detach(token)
+    assert len(line.splitlines()) == 1
+    assert all(ch.isprintable() and ord(ch) < 128 for ch in line)
+    fields = json.loads(line)
+    assert fields["component"] == "finance"
+    assert fields["team"] == "finance"
+    assert fields["tool"] == "get_ip"
+    assert (fields["session"], fields["message_id"]) == ("s1", "m1")
+    assert (fields["workflow_id"], fields["run_id"]) == ("finance-tool-1", "r1")
+    assert fields["trace_id"] == expected_trace
+    assert len(fields["span_id"]) == 16
+    assert secret not in line
+    assert fields["level"] == "INFO"
+    assert fields["message"].startswith("running get_ip")
+    # A conversation's own lines say their session from the workflow id; a traceback
+    # is a field of the same one line.
+    try:
+        raise ValueError(f"bad{FORGED}")
+    except ValueError:
+        failed = logging.LogRecord("dagent.test", logging.ERROR, __file__, 1, "failed", (), sys.exc_info())
+    failed.temporal_workflow = {"workflow_id": "dagent-chat-abc", "run_id": "r2"}
+    line = formatter.format(failed)
+    assert len(line.splitlines()) == 1
+    fields = json.loads(line)
+    assert fields["session"] == "abc"
+    assert "ValueError" in fields["exception"]
+    assert "trace_id" not in fields  # no span running: the field is left out
+    assert trace.get_current_span().get_span_context().is_valid is False

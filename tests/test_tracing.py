@@ -6,6 +6,10 @@ collector is configured."""
 from __future__ import annotations
 
 import json
+import os
+import signal
+import uuid
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
@@ -61,8 +65,8 @@ def traced(
             yield stack, receiver
 
 
-def ask(stack: Stack, question: str) -> dict[str, Any]:
-    return json.loads(stack.run("ask", question, "--json", check=True).stdout)  # type: ignore[no-any-return]
+def ask(stack: Stack, question: str, *extra: str) -> dict[str, Any]:
+    return json.loads(stack.run("ask", question, "--json", *extra, check=True).stdout)  # type: ignore[no-any-return]
 
 
 def _find(spans: list[ReceivedSpan], name: str, service: str) -> ReceivedSpan | None:
@@ -142,9 +146,10 @@ def test_trace_points_at_the_collector_when_one_is_configured(traced: tuple[Stac
 
 @pytest.fixture(scope="module")
 def local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    """A stack with no collector configured: spans go to the local store."""
+    """A stack with no collector configured (spans go to the local store) that logs JSON."""
     home = tmp_path_factory.mktemp("traced-local") / "home"
-    with Stack(home=home, extra_env={"OTEL_EXPORTER_OTLP_ENDPOINT": None}).up() as stack:
+    env: dict[str, str | None] = {"OTEL_EXPORTER_OTLP_ENDPOINT": None, "DAGENT_LOG_FORMAT": "json"}
+    with Stack(home=home, extra_env=env).up() as stack:
         yield stack
 
 
@@ -177,8 +182,90 @@ def test_trace_draws_a_turn_from_the_local_store(local: Stack) -> None:
     assert " ms" in tree
 
 
+def test_json_log_lines_name_the_turn_and_trace_they_belong_to(local: Stack) -> None:
+    answer = ask(local, QUESTION)
+    session, trace_id = answer["session"], answer["trace_id"]
+
+    def lines() -> list[dict[str, Any]] | None:
+        shown = local.run("logs", "--session", session, "--json", "--lines", "1000", check=True).stdout
+        records = [json.loads(line) for line in shown.splitlines()]
+        return records if any(r["component"] == "finance" for r in records) else None
+
+    records = eventually(lines, timeout=30)
+    assert all(record["session"] == session for record in records)
+    # The Finance worker's line of the tool run: its turn's message, trace and tool.
+    run = next(r for r in records if r["component"] == "finance" and "running stock_price" in r["message"])
+    assert run["message_id"] == answer["message_id"]
+    assert run["trace_id"] == trace_id
+    assert run["tool"] == "stock_price"
+    assert run["team"] == "finance"
+    assert {"time", "level", "logger", "workflow_id", "run_id", "span_id"} <= run.keys()
+    # Text is still there for people: without --json every line is shown as written.
+    assert local.run("logs", "finance", "--session", session, check=True).stdout.strip()
+
+
 def test_trace_of_an_unknown_session_says_so(local: Stack) -> None:
     result = local.run("trace", "no-such-session")
     assert result.returncode == 1
     assert "No trace of session 'no-such-session' in the local store" in result.stderr
     assert local.run("trace", "bad id!").returncode != 0
+
+
+SLOW_QUESTION = "Get JIRA metrics for project DEMO-456"
+SLOW_SECONDS = 3
+
+
+@pytest.fixture(scope="module")
+def crashing(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Stack, Receiver]]:
+    """A stack whose IT tool takes SLOW_SECONDS, so a turn can be caught mid-call."""
+    with otlp_receiver() as receiver:
+        stack = Stack(
+            home=tmp_path_factory.mktemp("traced-crash") / "home",
+            extra_env={
+                "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint,
+                "OTEL_BSP_SCHEDULE_DELAY": "100",
+                "DAGENT_TEST_SLOW_TOOL": f"jira_metrics:{SLOW_SECONDS}",
+            },
+        )
+        with stack.up():
+            yield stack, receiver
+
+
+def _slow_turn(stack: Stack, receiver: Receiver, crash: bool) -> list[ReceivedSpan]:
+    """The spans of a session's second turn (its first discovers the tools), a slow
+    remote-tool turn; with `crash`, the orchestrator is SIGKILLed mid-call."""
+    session = f"crash-{crash}-{uuid.uuid4().hex[:8]}"
+    assert "**4**" in ask(stack, "What is 2 + 2?", "--session", session)["answer"]
+    orchestrator = stack.component("orchestrator")
+    asking = stack.start("ask", SLOW_QUESTION, "--json", "--session", session, "--timeout", "120")
+    if crash:
+        # Mid-call: the tool's own span has begun in the IT worker (its log says it runs).
+        eventually(lambda: "running jira_metrics" in _it_log_since(stack, session), timeout=30)
+        os.kill(orchestrator["pid"], signal.SIGKILL)
+    stdout, stderr = asking.communicate(timeout=150)
+    assert asking.returncode == 0, stderr
+    answer = json.loads(stdout)
+    assert "DEMO-456" in answer["answer"]
+    expected = [*EVERY_PATTERN, *HOPS["nexus"]]
+    expected = [
+        (name.replace("stock_price", "jira_metrics"), service.replace("finance", "it"))
+        for name, service in expected
+    ]
+    return eventually(lambda: _complete(receiver, answer["trace_id"], expected), timeout=60)
+
+
+def _it_log_since(stack: Stack, session: str) -> str:
+    log = (stack.home / "logs" / "it.log").read_text(errors="replace")
+    return "\n".join(line for line in log.splitlines() if f"dagent-chat-{session}/" in line)
+
+
+def test_a_worker_killed_mid_turn_and_replayed_duplicates_no_span(crashing: tuple[Stack, Receiver]) -> None:
+    stack, receiver = crashing
+    clean = _slow_turn(stack, receiver, crash=False)
+    crashed = _slow_turn(stack, receiver, crash=True)
+    # The new orchestrator replayed the turn: it ended the turn's spans once, with the
+    # same ids (seeded by the workflow), and none of those the dead one had sent.
+    assert stack.component("orchestrator")["restarts"] >= 1
+    ids = [span.span_id for span in receiver.trace(crashed[0].trace_id)]
+    assert len(ids) == len(set(ids))
+    assert Counter(span.name for span in crashed) == Counter(span.name for span in clean)

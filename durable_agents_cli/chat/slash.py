@@ -11,7 +11,7 @@ COMMANDS: dict[str, str] = {
     "/help": "show this help",
     "/tools": "the tools the agent can use, discovered live",
     "/history": "this session's transcript, from the workflow",
-    "/session": "session id, pattern, model, Web UI link, and each tool service's circuit",
+    "/session": "session id, pattern, model, Web UI link, turns, tokens and cost, last trace, circuits",
     "/new": "start a fresh session",
     "/exit": "leave (Ctrl-D works too)",
 }

@@ -29,10 +29,10 @@ class McpTransport(StrEnum):
     http = "http"
 
 
-def _configure_logging(level: str) -> None:
+def _configure_logging(settings: DagentSettings, component: str) -> None:
     from services import logs
 
-    logs.configure(level)
+    logs.configure(settings.log_level, settings.log_format, component)
 
 
 def temporal_address(settings: DagentSettings) -> str:
@@ -56,7 +56,7 @@ def worker(
 ) -> None:
     """Run one worker in the foreground (what `dagent up` spawns)."""
     settings = as_the_stack_runs(load_settings())
-    _configure_logging(settings.log_level)
+    _configure_logging(settings, name)
     from services.worker import run_worker
 
     asyncio.run(run_worker(name, settings, address=temporal_address(settings)))
@@ -84,7 +84,7 @@ def mcp_serve(
 ) -> None:
     """Run one team's MCP server in the foreground."""
     settings = as_the_stack_runs(load_settings())
-    _configure_logging(settings.log_level)
+    _configure_logging(settings, topology.TEAMS[name].mcp_component)
     from services.toolservice.mcp_server import serve
 
     address = temporal_address(settings)
@@ -111,7 +111,7 @@ def web(
     """Serve the Temporal Web UI behind dagent's Host/Origin guard, with a decode-only
     codec endpoint, in the foreground (what `dagent up` spawns)."""
     settings = load_settings()
-    _configure_logging(settings.log_level)
+    _configure_logging(settings, "web")
     from services.webui import serve
 
     asyncio.run(serve(port or settings.ui_port, upstream_port, settings.home, settings.encrypt))

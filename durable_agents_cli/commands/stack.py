@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
@@ -13,6 +14,7 @@ from rich.live import Live
 from rich.text import Text
 
 from durable_agents_cli import console, render
+from durable_agents_cli.session import check_id
 from durable_agents_cli.stack import control, logs, private
 from durable_agents_cli.stack.paths import StackPaths
 from durable_agents_cli.stack.processes import address_accepts, tail
@@ -250,27 +252,49 @@ def logs_command(
     lines: Annotated[
         int, typer.Option("--lines", "-n", min=0, metavar="N", help="Lines to show from the end.")
     ] = 40,
+    session: Annotated[
+        str | None,
+        typer.Option(metavar="ID", help="Only the lines about this session.", show_default=False),
+    ] = None,
+    as_json: Annotated[
+        bool,
+        typer.Option("--json", help="Only the JSON lines (DAGENT_LOG_FORMAT=json), one object per line."),
+    ] = False,
 ) -> None:
     """Show the log of one component, or of all of them."""
+    check_id("session", session)
     paths = StackPaths(load_settings().home)
     files = logs.log_files(paths, name)
     shown = logs.end_offsets(files)
-    many = len(files) > 1
+    many = len(files) > 1 and not as_json
+
+    def wanted(line: str) -> bool:
+        return (session is None or logs.about(line, session)) and (
+            not as_json or logs.record(line) is not None
+        )
+
+    def emit(component: str, line: str) -> None:
+        if not wanted(line):
+            return
+        if as_json:  # for a machine: the line as written (JSON escapes every control)
+            sys.stdout.write(line + "\n")
+            sys.stdout.flush()
+            return
+        # Temporal's core writes colour codes into the logs: shown as text, not obeyed.
+        text = f"{component} | {line}" if many and follow else line
+        console.out.print(clean_text(text), markup=False, highlight=False, soft_wrap=True)
+
     for component, path in files.items():
         if many:
             console.out.rule(component)
-        for line in tail(path, lines):
-            # Temporal's core writes colour codes into the logs: shown as text, not obeyed.
-            console.out.print(clean_text(line), markup=False, highlight=False, soft_wrap=True)
+        # With a filter, the last N lines of the whole file that pass it.
+        source = logs.all_lines(path) if session or as_json else tail(path, lines)
+        chosen = [line for line in source if wanted(line)]
+        for line in chosen[-lines:] if lines else []:
+            emit(component, line)
     if follow:
         # Until Ctrl-C, which exits 130 like any interrupted command.
-        logs.follow(
-            files,
-            lambda c, line: console.out.print(
-                clean_text(f"{c} | {line}" if many else line), markup=False, highlight=False, soft_wrap=True
-            ),
-            shown,
-        )
+        logs.follow(files, emit, shown)
 
 
 def register(app: typer.Typer) -> None:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 from durable_agents_cli.stack.components import WEB
 from durable_agents_cli.stack.paths import StackPaths
@@ -35,6 +37,36 @@ def log_files(paths: StackPaths, name: str | None) -> dict[str, Path]:
     if not found:
         raise ConfigError(f"No logs in {paths.logs_dir} yet; start the stack with 'dagent up'.")
     return found
+
+
+def all_lines(path: Path) -> list[str]:
+    """Every line of a log (split on "\n" only: a record is one line)."""
+    try:
+        return path.read_text(errors="replace").rstrip("\n").split("\n")
+    except OSError:
+        return []
+
+
+def record(line: str) -> dict[str, Any] | None:
+    """A JSON log line's object (DAGENT_LOG_FORMAT=json), or None for a line of text."""
+    if not line.startswith("{"):
+        return None
+    try:
+        value = json.loads(line)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def about(line: str, session: str) -> bool:
+    """Whether a log line is about `session`: a JSON record that says so, or a line of
+    text that names the session's workflow."""
+    from services.conversation.contract import workflow_id
+
+    found = record(line)
+    if found is not None:
+        return found.get("session") == session
+    return workflow_id(session) in line
 
 
 def end_offsets(files: dict[str, Path]) -> dict[str, int]:

@@ -34,6 +34,7 @@ from durable_agents_cli.stack.processes import START_MARKER, create_time, port_a
 from durable_agents_cli.stack.state import ComponentStatus, StackConfig, StackState, read_config, write_state
 from services import bootstrap, logs, temporal, topology
 from services.errors import DagentError, StartupError
+from services.settings import load_settings
 
 logger = logging.getLogger("dagent.supervisor")
 
@@ -425,7 +426,7 @@ def die_with(parent: int) -> Callable[[], None] | None:
 def main(home: str) -> int:
     private.private_umask()
     paths = StackPaths(Path(home))
-    logs.configure("INFO")
+    logs.configure("INFO", load_settings().log_format, "supervisor")
     lock = paths.lock_file.open("a")
     try:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)

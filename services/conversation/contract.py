@@ -38,8 +38,11 @@ Transport = Literal["local", "nexus", "mcp"]
 CircuitState = Literal["closed", "open", "half-open"]
 
 
+CHAT_WORKFLOW_PREFIX = "dagent-chat-"
+
+
 def workflow_id(session: str) -> str:
-    return f"dagent-chat-{session}"
+    return f"{CHAT_WORKFLOW_PREFIX}{session}"
 
 
 def id_problem(kind: str, value: str) -> str | None:

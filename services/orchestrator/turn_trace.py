@@ -9,12 +9,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from opentelemetry import trace
+from opentelemetry import baggage, trace
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from services.conversation.contract import UserMessage
+    from services.logs import MESSAGE_BAGGAGE, SESSION_BAGGAGE
     from services.telemetry.tracing import TRACER, trace_id
 
 _PROPAGATOR = TraceContextTextMapPropagator()
@@ -31,6 +32,10 @@ def current_traceparent() -> str:
 def turn_span(message: UserMessage, session: str) -> Iterator[str]:
     """The span of answering `message`, current while the block runs; yields its trace id."""
     parent = _PROPAGATOR.extract({"traceparent": message.traceparent}) if message.traceparent else None
+    # Baggage travels with the trace into every call of the turn: a log line anywhere
+    # says which session and message it is about.
+    parent = baggage.set_baggage(MESSAGE_BAGGAGE, message.id, context=parent)
+    parent = baggage.set_baggage(SESSION_BAGGAGE, session, context=parent)
     with trace.get_tracer(TRACER).start_as_current_span(
         "dagent.turn",
         context=parent,
