@@ -31,6 +31,7 @@ COMMANDS = (
     "logs",
     "ask",
     "chat",
+    "trace",
     "tools",
     "worker",
     "mcp",

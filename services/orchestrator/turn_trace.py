@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from opentelemetry import baggage, trace
+from opentelemetry import baggage, context, trace
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from temporalio import workflow
 
@@ -34,15 +34,20 @@ def turn_span(message: UserMessage, session: str) -> Iterator[str]:
     parent = _PROPAGATOR.extract({"traceparent": message.traceparent}) if message.traceparent else None
     # Baggage travels with the trace into every call of the turn: a log line anywhere
     # says which session and message it is about.
+    # (Attached, not passed as the span's parent: a span started "as current" keeps
+    # the baggage of the context current then, not of its parent's.)
     parent = baggage.set_baggage(MESSAGE_BAGGAGE, message.id, context=parent)
     parent = baggage.set_baggage(SESSION_BAGGAGE, session, context=parent)
-    with trace.get_tracer(TRACER).start_as_current_span(
-        "dagent.turn",
-        context=parent,
-        attributes={
-            "dagent.session": session,
-            "dagent.message_id": message.id,
-            "temporalWorkflowType": workflow.info().workflow_type,
-        },
-    ) as span:
-        yield trace_id(span)
+    token = context.attach(parent)
+    try:
+        with trace.get_tracer(TRACER).start_as_current_span(
+            "dagent.turn",
+            attributes={
+                "dagent.session": session,
+                "dagent.message_id": message.id,
+                "temporalWorkflowType": workflow.info().workflow_type,
+            },
+        ) as span:
+            yield trace_id(span)
+    finally:
+        context.detach(token)
