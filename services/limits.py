@@ -19,6 +19,12 @@ DEFAULT_TURNS_PER_RUN = 100
 DEFAULT_WORKFLOW_CACHE = 500
 # Transcript entries carried into the next run.
 TRANSCRIPT_KEPT = 200
+# What a run hands the next at most, in bytes of JSON: under the SDK's 512 KB payload
+# warning, far under Temporal's 2 MB limit (the codec's framing and the payload's
+# metadata come on top). The model's memory may take half; the transcript's newest
+# entries fill the rest.
+CARRIED_BYTES = 400_000
+MEMORY_BYTES = CARRIED_BYTES // 2
 # The model-facing window: messages (nexus) or Agents SDK items kept verbatim;
 # older turns fold into a summary that keeps this many earlier questions.
 WINDOW_MESSAGES = 40

@@ -162,7 +162,7 @@ def test_piped_output_is_plain_text(running_stack: Stack) -> None:
     lines = result.stdout.splitlines()
     assert "TSLA" in lines[0]
     assert any(line.startswith('✓ finance.stock_price(ticker="TSLA")') for line in lines)
-    assert re.fullmatch(r"\d+ ms · \d+ steps?", lines[-1]), lines[-1]
+    assert re.fullmatch(r"\d+ ms · \d+ steps?( · \d+ tokens)?( · \$[\d.]+)?", lines[-1]), lines[-1]
     assert all(line == line.rstrip() for line in lines), lines
     assert "\x1b" not in result.stdout + result.stderr
     assert "continue with --session" in result.stderr

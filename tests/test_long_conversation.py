@@ -84,7 +84,9 @@ def test_three_hundred_turns_in_one_session(long_stack: Stack) -> None:
     assert len(runs) >= TURNS // 100  # it continued as new along the way
     for events, size in runs:
         assert events < EVENT_WARNING / 4
-        assert size < SIZE_WARNING / 10
+        # A fifth of the warning: a run of 100 turns held 0.4-0.6 MB before each call
+        # carried the turn's trace context and each reply its usage, 1.09 MB since.
+        assert size < SIZE_WARNING / 5
 
     # Time inside the workflow, queueing excluded: the end as quick as the start.
     turns = sorted([first, *answers, last], key=lambda a: a["timings"]["started_at"])

@@ -10,6 +10,7 @@ no I/O.
 
 from __future__ import annotations
 
+import json
 from abc import abstractmethod
 from typing import Any
 
@@ -284,19 +285,39 @@ class Conversation:
         self.run_turns += 1
         self.total_turns += 1
 
+    def _newest_transcript(self) -> list[TranscriptEntry]:
+        """The newest entries (at most TRANSCRIPT_KEPT) that fit beside the memory."""
+        room = (
+            limits.CARRIED_BYTES
+            - len(self.memory.model_dump_json())
+            - len(json.dumps(self.items, default=str))
+        )
+        kept: list[TranscriptEntry] = []
+        for entry in reversed(self.transcript[-limits.TRANSCRIPT_KEPT :]):
+            room -= len(entry.model_dump_json())
+            if room < 0 and kept:
+                break
+            kept.append(entry)
+        return kept[::-1]
+
     def _time_to_roll_over(self) -> bool:
         return self.run_turns >= self.request.turns_per_run or (
             self.run_turns > 0 and workflow.info().is_continue_as_new_suggested()
         )
 
     def _carry(self) -> ConversationInput:
+        # Within Temporal's payload limit whatever the answers' length: the model's
+        # memory in half the budget (as the same half of the Agents SDK's items), the
+        # transcript's newest entries in what is left.
+        self.memory.fit(limits.MEMORY_BYTES)
+        self.items = self.memory.fit_items(self.items, limits.MEMORY_BYTES)
         return ConversationInput(
             session=self.request.session,
             turns_per_run=self.request.turns_per_run,
             state=CarriedState(
                 memory=self.memory,
                 items=self.items,
-                transcript=self.transcript[-limits.TRANSCRIPT_KEPT :],
+                transcript=self._newest_transcript(),
                 pending=self.pending,
                 total_turns=self.total_turns,
                 circuits=self.circuits,

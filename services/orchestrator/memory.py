@@ -3,6 +3,7 @@ fell out. Pure functions, safe inside workflows."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -42,6 +43,22 @@ def fold(
     return entries, dropped
 
 
+def fold_to_bytes(
+    entries: list[Entry], budget: int, question: Callable[[Entry], str | None], size: Callable[[Entry], int]
+) -> tuple[list[Entry], list[str]]:
+    """As `fold`, until the entries' sizes add up to at most `budget` (the last turn stays)."""
+    dropped: list[str] = []
+    total = sum(map(size, entries))
+    while total > budget:
+        cut = next((i for i, e in enumerate(entries) if i > 0 and question(e) is not None), len(entries))
+        if cut >= len(entries):
+            break
+        dropped.extend(text for text in map(question, entries[:cut]) if text)
+        total -= sum(map(size, entries[:cut]))
+        entries = entries[cut:]
+    return entries, dropped
+
+
 class Memory(BaseModel):
     """The model-facing memory of one conversation; carried across continue-as-new.
     Fields are assigned, never mutated in place: a field mutated in place counts as
@@ -73,6 +90,32 @@ class Memory(BaseModel):
             return content if isinstance(content, str) else ""
 
         kept, dropped = fold(items, limits.WINDOW_ITEMS, question)
+        self.remember(dropped)
+        return kept
+
+    def fit(self, budget: int) -> None:
+        """Move whole old turns out of the window until it takes at most `budget` bytes of
+        JSON (what a run can hand the next); their questions stay in the summary."""
+        self.window, dropped = fold_to_bytes(
+            self.window,
+            budget,
+            lambda m: (m.content or "") if m.role == "user" else None,
+            lambda m: len(m.model_dump_json()),
+        )
+        self.remember(dropped)
+
+    def fit_items(self, items: list[dict[str, Any]], budget: int) -> list[dict[str, Any]]:
+        """The Agents SDK's items within `budget` bytes of JSON, as `fit` does the window."""
+
+        def question(item: dict[str, Any]) -> str | None:
+            if item.get("role") != "user":
+                return None
+            content = item.get("content")
+            return content if isinstance(content, str) else ""
+
+        kept, dropped = fold_to_bytes(
+            items, budget, question, lambda item: len(json.dumps(item, default=str))
+        )
         self.remember(dropped)
         return kept
 

@@ -1,0 +1,44 @@
+"""What a conversation hands to its next run stays within Temporal's 2 MB payload
+limit, however long its answers: a model that writes the longest answers a turn
+may keep (64,000 characters) for a whole run, and the conversation rolls over,
+keeps its newest turns and goes on."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+
+from services import conversation
+from tests import scripted_model
+from tests.conftest import Agent
+
+pytestmark = pytest.mark.server
+
+WORKER_MODEL = scripted_model.MODEL
+# Turns of a run: enough longest answers to pass 2 MB in the transcript alone.
+TURNS = 36
+
+
+@pytest.fixture(scope="module", autouse=True)
+def scripted() -> None:
+    scripted_model.register()
+
+
+async def test_a_run_of_the_longest_answers_rolls_over_and_goes_on(agent_workers: Agent) -> None:
+    session = f"carried-{uuid.uuid4().hex[:8]}"
+    for _ in range(TURNS):
+        reply = await asyncio.wait_for(
+            agent_workers.send(session, "script:huge-answer", turns_per_run=TURNS), 60
+        )
+        assert "[cut: the model wrote 3000000 characters]" in reply.text
+    # The run is over: the next message goes to the run that carries on.
+    after = await asyncio.wait_for(agent_workers.send(session, "and now?", turns_per_run=TURNS), 60)
+    assert after.text
+    progress = await conversation.progress(agent_workers.client, session)
+    assert progress.total_turns == TURNS + 1
+    assert progress.run_turns <= TURNS  # rolled over (Temporal may suggest it sooner)
+    kept = await conversation.transcript(agent_workers.client, session)
+    assert kept[-1].message_id == after.message_id
+    assert len(kept) > 1  # the newest turns came along, as many as fit
