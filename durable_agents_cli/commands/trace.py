@@ -17,7 +17,7 @@ def trace(
     session: Annotated[
         str | None,
         typer.Argument(
-            metavar="[SESSION]",
+            metavar="SESSION",
             help="The session whose turn to draw (default: the last turn).",
             show_default=False,
         ),
