@@ -24,6 +24,8 @@ OTLP_ENDPOINTS = ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDP
 # What the spans of every dagent process are named after, as OTel's `service.name`.
 SERVICE_PREFIX = "dagent-"
 TRACER = "dagent"
+# How often a process writes what it ended to the local store.
+LOCAL_DELAY_MS = 200
 
 _provider: Any = None
 
@@ -54,6 +56,7 @@ def start(component: str, home: Path) -> bool:
     from temporalio.contrib.opentelemetry import create_tracer_provider
 
     exporter: SpanExporter
+    delay: int | None = None  # the SDK's default (5 s), or OTEL_BSP_SCHEDULE_DELAY
     if collector():
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
@@ -62,10 +65,13 @@ def start(component: str, home: Path) -> bool:
         from services.telemetry.store import LocalSpanExporter
 
         exporter = LocalSpanExporter(home, component)
+        if not os.environ.get("OTEL_BSP_SCHEDULE_DELAY"):
+            # A file append is cheap: `dagent trace` right after a turn sees all of it.
+            delay = LOCAL_DELAY_MS
     provider = create_tracer_provider(
         resource=Resource.create({"service.name": f"{SERVICE_PREFIX}{component}"})
     )
-    provider.add_span_processor(BatchSpanProcessor(exporter))
+    provider.add_span_processor(BatchSpanProcessor(exporter, schedule_delay_millis=delay))
     trace.set_tracer_provider(provider)
     _provider = provider
     return True
