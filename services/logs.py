@@ -104,6 +104,7 @@ def _about(record: logging.LogRecord, component: str) -> dict[str, Any]:
     from opentelemetry import baggage, trace
 
     from services.conversation.contract import CHAT_WORKFLOW_PREFIX
+    from services.telemetry.tracing import trace_id
 
     workflow: dict[str, Any] = getattr(record, "temporal_workflow", None) or {}
     activity: dict[str, Any] = getattr(record, "temporal_activity", None) or {}
@@ -121,7 +122,7 @@ def _about(record: logging.LogRecord, component: str) -> dict[str, Any]:
         "run_id": workflow.get("run_id") or activity.get("workflow_run_id"),
         "team": component if component in topology.TEAMS else attributes.get("dagent.service"),
         "tool": attributes.get("dagent.tool"),
-        "trace_id": f"{context.trace_id:032x}" if context.is_valid else None,
+        "trace_id": trace_id(span) if context.is_valid else None,
         "span_id": f"{context.span_id:016x}" if context.is_valid else None,
     }
 

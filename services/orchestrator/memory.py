@@ -75,21 +75,13 @@ class Memory(BaseModel):
 
     def fold(self) -> None:
         """Move whole old turns out of the window, remembering their questions."""
-        self.window, dropped = fold(
-            self.window, limits.WINDOW_MESSAGES, lambda m: (m.content or "") if m.role == "user" else None
-        )
+        self.window, dropped = fold(self.window, limits.WINDOW_MESSAGES, _message_question)
         self.remember(dropped)
 
     def fold_items(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """The Agents SDK's items cut to their window; the questions that fall out are remembered."""
 
-        def question(item: dict[str, Any]) -> str | None:
-            if item.get("role") != "user":
-                return None
-            content = item.get("content")
-            return content if isinstance(content, str) else ""
-
-        kept, dropped = fold(items, limits.WINDOW_ITEMS, question)
+        kept, dropped = fold(items, limits.WINDOW_ITEMS, _item_question)
         self.remember(dropped)
         return kept
 
@@ -99,7 +91,7 @@ class Memory(BaseModel):
         self.window, dropped = fold_to_bytes(
             self.window,
             budget,
-            lambda m: (m.content or "") if m.role == "user" else None,
+            _message_question,
             lambda m: len(m.model_dump_json()),
         )
         self.remember(dropped)
@@ -107,14 +99,8 @@ class Memory(BaseModel):
     def fit_items(self, items: list[dict[str, Any]], budget: int) -> list[dict[str, Any]]:
         """The Agents SDK's items within `budget` bytes of JSON, as `fit` does the window."""
 
-        def question(item: dict[str, Any]) -> str | None:
-            if item.get("role") != "user":
-                return None
-            content = item.get("content")
-            return content if isinstance(content, str) else ""
-
         kept, dropped = fold_to_bytes(
-            items, budget, question, lambda item: len(json.dumps(item, default=str))
+            items, budget, _item_question, lambda item: len(json.dumps(item, default=str))
         )
         self.remember(dropped)
         return kept
@@ -142,6 +128,19 @@ class Memory(BaseModel):
             lines.append(f'{SUMMARY_FIRST}"{_line(self.first_question)}"')
         lines.append(SUMMARY_OTHERS + "; ".join(_line(q) for q in self.earlier_questions))
         return "\n".join(lines)
+
+
+def _message_question(message: ChatMessage) -> str | None:
+    """The text of a message that starts a turn ("" if it has none); None for others."""
+    return (message.content or "") if message.role == "user" else None
+
+
+def _item_question(item: dict[str, Any]) -> str | None:
+    """The same for one of the Agents SDK's items."""
+    if item.get("role") != "user":
+        return None
+    content = item.get("content")
+    return content if isinstance(content, str) else ""
 
 
 def for_the_model(text: str) -> str:
