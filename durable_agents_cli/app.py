@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from durable_agents_cli import console
-from durable_agents_cli.commands import agent, audit, chat, history, keys, serve, stack, trace, users
+from durable_agents_cli.commands import agent, audit, chat, history, keys, metrics, serve, stack, trace, users
 from durable_agents_cli.stack.private import private_umask
 from services import __version__
 from services.errors import DagentError
@@ -76,6 +76,7 @@ audit.register(app)
 history.register(app)
 keys.register(app)
 trace.register(app)
+metrics.register(app)
 
 
 def main() -> None:

@@ -32,6 +32,7 @@ COMMANDS = (
     "ask",
     "chat",
     "trace",
+    "metrics",
     "tools",
     "worker",
     "mcp",

@@ -38,7 +38,7 @@ def components_table(state: StackState, *, detailed: bool = True) -> Table:
     """`detailed` adds restarts and uptime (status); otherwise the log file (up)."""
     table = Table(title=f"dagent · pattern [bold]{state.config.pattern}[/] · model {state.config.model}")
     columns = ["component", "pid", "state"]
-    columns += ["restarts", "uptime", "address"] if detailed else ["address", "log"]
+    columns += ["restarts", "uptime", "address", "metrics"] if detailed else ["address", "log"]
     for column in columns:
         # Wrapped, never cut: a narrow terminal still shows every address whole.
         table.add_column(column, no_wrap=column in ("component", "pid"), overflow="fold")
@@ -50,6 +50,7 @@ def components_table(state: StackState, *, detailed: bool = True) -> Table:
             "restarts": str(c.restarts),
             "uptime": uptime(c),
             "address": c.address,
+            "metrics": c.metrics,
             "log": Path(c.log_file).name,
         }
         table.add_row(*(cells[column] for column in columns))
@@ -107,6 +108,7 @@ def status_json(
                 "state": c.state,
                 "restarts": c.restarts,
                 "address": c.address,
+                "metrics": c.metrics or None,
                 "uptime_seconds": round(time.time() - c.started_at, 1)
                 if c.state == "running" and c.started_at
                 else None,

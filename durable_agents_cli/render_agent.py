@@ -9,9 +9,12 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from services import limits
+
 if TYPE_CHECKING:  # types only: importing them pulls in the Temporal SDK (~0.3 s per command)
     from services.conversation import (
         CircuitStatus,
+        Progress,
         Reply,
         ToolCallRecord,
         ToolCatalogResult,
@@ -157,6 +160,17 @@ def session_totals(transcript: list[TranscriptEntry]) -> dict[str, str]:
     if traced:
         rows["trace"] = f"{traced[-1]} (the last turn's: 'dagent trace SESSION')"
     return rows
+
+
+def history_budget(progress: Progress) -> str:
+    """The current run's history against the budget it rolls over at and Temporal's warning."""
+    mb = 1024 * 1024
+    return (
+        f"{progress.history_events:,} events · {progress.history_bytes / mb:.2f} MB in this run "
+        f"(continues as new past {limits.HISTORY_BUDGET_EVENTS:,} events or "
+        f"{limits.HISTORY_BUDGET_BYTES // mb} MB; Temporal warns at {limits.HISTORY_WARN_EVENTS:,} "
+        f"or {limits.HISTORY_WARN_BYTES // mb} MB)"
+    )
 
 
 def ask_problem_json(session: str, message_id: str, problem: str) -> dict[str, Any]:

@@ -17,6 +17,16 @@ DEFAULT_TURNS_PER_RUN = 100
 # short history, measured by benchmarks/load.py); one pushed out replays its
 # current run's history at its next turn (DAGENT_WORKFLOW_CACHE).
 DEFAULT_WORKFLOW_CACHE = 500
+# Temporal's limits on one run's history: it warns past the first pair and terminates
+# the run past the second.
+HISTORY_WARN_EVENTS, HISTORY_WARN_BYTES = 10_240, 10 * 1024 * 1024
+HISTORY_LIMIT_EVENTS, HISTORY_LIMIT_BYTES = 51_200, 50 * 1024 * 1024
+# A run continues as new once its history passes either of these, after the turn that
+# passed it: below the server's own suggestion (4 MB / 4,096 events by default, and
+# namespace settings may raise it), so a replay after a cache eviction stays cheap,
+# and with room under the warning for the largest turn (8 steps of the largest answers
+# and tool results: about 2.5 MB). 100 ordinary turns are ~1.1 MB and ~2,100 events.
+HISTORY_BUDGET_EVENTS, HISTORY_BUDGET_BYTES = 3_000, 2 * 1024 * 1024
 # Transcript entries carried into the next run.
 TRANSCRIPT_KEPT = 200
 # What a run hands the next at most, in bytes of JSON: under the SDK's 512 KB payload

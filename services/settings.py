@@ -103,6 +103,17 @@ class DagentSettings(BaseSettings):
         description="How dagent's processes write their logs: text for people, json for machines "
         "(one object per line, with session, message, workflow, trace and span ids).",
     )
+    metrics_port: Port | None = Field(
+        default=None,
+        description="Loopback port of a worker's Prometheus /metrics (dagent's and the Temporal "
+        "SDK's metrics, for a bearer of DAGENT_HOME/auth/metrics-token); unset: none. "
+        "`dagent up` gives each worker one.",
+    )
+    sdk_metrics_port: Port | None = Field(
+        default=None,
+        description="Loopback port of the Temporal SDK's own exporter, which the worker's /metrics "
+        "relays; unset: the first free port among those browsers refuse.",
+    )
     encrypt: bool = Field(
         default=True,
         description="Encrypt every payload (messages, tool arguments and results) with the stack's "

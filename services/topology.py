@@ -27,7 +27,8 @@ DEFAULT_UI_PORT = 8233
 # DNS rebinding; only dagent's guarded Web UI port is open to the browser.
 BROWSER_REFUSED_PORTS = (1719, 1720, 1723, 2049, 3659, 4045, 4190, 5060, 5061, 6000, 6566,
                          6665, 6666, 6667, 6668, 6669, 6679, 6697, 10080)  # fmt: skip
-# The dev server's listeners placed on them.
+# The dev server's listeners placed on them (when dagent runs it); each worker's
+# Prometheus /metrics goes on one too (`metrics_listener`).
 INTERNAL_LISTENERS = ("ui", "http", "metrics")
 # Where the guarded Web UI serves the decode-only codec endpoint.
 CODEC_PATH = "/dagent-codec"
@@ -93,6 +94,11 @@ FINANCE = Team(name="finance", title="Finance", default_mcp_port=8001)
 TEAMS: dict[str, Team] = {team.name: team for team in (IT, FINANCE)}
 
 
+def metrics_url(port: int) -> str:
+    """Where a Prometheus scrapes a process of the stack: loopback only."""
+    return f"http://{LOOPBACK}:{port}/metrics"
+
+
 def mcp_url(port: int) -> str:
     """Where a team's MCP server listens (HTTP transport): loopback only."""
     return f"http://{LOOPBACK}:{port}/mcp"
@@ -110,3 +116,19 @@ WORKERS: dict[str, WorkerPlacement] = {
     ORCHESTRATOR: WorkerPlacement(ORCHESTRATOR_NAMESPACE, ORCHESTRATOR_TASK_QUEUE),
     **{team.name: WorkerPlacement(team.namespace, team.task_queue) for team in TEAMS.values()},
 }
+
+
+def metrics_listener(worker: str) -> str:
+    """The name of a worker's /metrics among the stack's internal ports."""
+    return f"{worker}-metrics"
+
+
+def sdk_metrics_listener(worker: str) -> str:
+    """The name of its Temporal SDK exporter's port, which only the worker reads: the
+    exporter answers anyone, so it too is on a port browsers refuse."""
+    return f"{worker}-sdk-metrics"
+
+
+WORKER_METRICS_LISTENERS = tuple(
+    name for worker in WORKERS for name in (metrics_listener(worker), sdk_metrics_listener(worker))
+)

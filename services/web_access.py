@@ -9,11 +9,11 @@ it. The secret lives under DAGENT_HOME/auth (0600), made once by `dagent up`.
 
 from __future__ import annotations
 
-import secrets
 from pathlib import Path
 from urllib.parse import urlencode
 
-from services.auth_files import auth_dir, publish_private
+from services import topology
+from services.auth_files import auth_dir, ensure_secret, read_secret
 
 TOKEN_FILE = "web-token"  # noqa: S105 (a file name, not the secret)
 # The query parameter of the link, and the cookie the guard sets from it.
@@ -27,18 +27,11 @@ def token_file(home: Path) -> Path:
 
 def ensure_token(home: Path) -> str:
     """The Web UI's secret, made the first time (never overwritten)."""
-    path = token_file(home)
-    if not path.exists():
-        auth_dir(home).mkdir(mode=0o700, parents=True, exist_ok=True)
-        publish_private(path, secrets.token_urlsafe(32).encode(), replace=False)
-    return read_token(home) or ""
+    return ensure_secret(home, TOKEN_FILE)
 
 
 def read_token(home: Path) -> str | None:
-    try:
-        return token_file(home).read_text().strip() or None
-    except FileNotFoundError:
-        return None
+    return read_secret(home, TOKEN_FILE)
 
 
 def login_link(home: Path, url: str, path: str = "/") -> str:
@@ -46,3 +39,8 @@ def login_link(home: Path, url: str, path: str = "/") -> str:
     token = read_token(home)
     link = url.rstrip("/") + path
     return f"{link}?{urlencode({QUERY: token})}" if token else link
+
+
+def own_hosts(port: int) -> frozenset[str]:
+    """The names a loopback server of the stack answers to: its address and `localhost`."""
+    return frozenset({f"{topology.LOOPBACK}:{port}", f"localhost:{port}", f"[::1]:{port}"})

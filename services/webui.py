@@ -38,7 +38,7 @@ from services.errors import DagentError
 from services.http_limits import uvicorn_limits
 from services.payloads import marks
 from services.payloads.codec import PayloadCipher, unmarked
-from services.web_access import COOKIE, QUERY, ensure_token
+from services.web_access import COOKIE, QUERY, ensure_token, own_hosts
 
 logger = logging.getLogger("dagent.web")
 
@@ -49,11 +49,6 @@ HOP_BY_HOP = frozenset(
     {b"connection", b"keep-alive", b"proxy-authenticate", b"proxy-authorization", b"te", b"trailer",
      b"transfer-encoding", b"upgrade"}
 )  # fmt: skip
-
-
-def own_hosts(port: int) -> frozenset[str]:
-    """The names this server answers to: the loopback address and `localhost`."""
-    return frozenset({f"{topology.LOOPBACK}:{port}", f"localhost:{port}", f"[::1]:{port}"})
 
 
 class Guard:

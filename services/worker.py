@@ -16,9 +16,10 @@ import socket
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from temporalio.client import Client
+from temporalio.runtime import Runtime
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
@@ -27,6 +28,10 @@ from services.errors import ConfigError
 from services.parts import WorkerParts
 from services.settings import SUPERVISOR_PID_ENV, DagentSettings, warm_marker
 from services.telemetry import tracing
+from services.telemetry.retries import CountRetries
+
+if TYPE_CHECKING:
+    from wsgiref.simple_server import WSGIServer
 
 logger = logging.getLogger("dagent.worker")
 
@@ -41,8 +46,9 @@ MAX_CONCURRENT_WORKFLOW_TASKS = 16
 # run it again for every module of every new workflow (+150 ms CPU and +4.4 MB per
 # cached workflow, measured); beartype keeps no workflow state, so it is shared.
 # OpenTelemetry's context and the tracer provider are the process's own: passed
-# through, as Temporal's OpenTelemetry plugin does when tracing is on.
-SANDBOX_PASSTHROUGH = ("beartype", "opentelemetry")
+# through, as Temporal's OpenTelemetry plugin does when tracing is on; so are the
+# process's Prometheus metrics (workflows record a turn once, not on replay).
+SANDBOX_PASSTHROUGH = ("beartype", "opentelemetry", "prometheus_client")
 
 
 def worker_identity(name: str, pid: int | None = None) -> str:
@@ -67,7 +73,7 @@ def parts_for(name: str, settings: DagentSettings) -> WorkerParts:
         workflows=[health.PingWorkflow, *role.workflows],
         activities=[ping.describe_worker, *role.activities],
         nexus_service_handlers=role.nexus_service_handlers,
-        interceptors=role.interceptors,
+        interceptors=[*role.interceptors, CountRetries()],
         warm_up=role.warm_up,
     )
 
@@ -95,10 +101,26 @@ def client_options(name: str, settings: DagentSettings) -> dict[str, Any]:
     }
 
 
-async def connect_worker_client(name: str, settings: DagentSettings, address: str | None = None) -> Client:
-    return await temporal.connect(
-        topology.WORKERS[name].namespace, address=address, **client_options(name, settings)
-    )
+async def connect_worker_client(
+    name: str, settings: DagentSettings, address: str | None = None, runtime: Runtime | None = None
+) -> Client:
+    options = client_options(name, settings)
+    if runtime is not None:
+        options["runtime"] = runtime
+    return await temporal.connect(topology.WORKERS[name].namespace, address=address, **options)
+
+
+def _serve_metrics(settings: DagentSettings) -> tuple[WSGIServer, Runtime] | None:
+    """With a metrics port set: its server, and a runtime that exports the SDK's metrics
+    for it to relay."""
+    if settings.metrics_port is None:
+        return None
+    from services.telemetry import metrics_server
+
+    sdk_port = settings.sdk_metrics_port or metrics_server.free_refused_port()
+    server = metrics_server.serve(settings.metrics_port, settings.home, sdk_port)
+    logger.info("metrics at %s", topology.metrics_url(settings.metrics_port))
+    return server, metrics_server.sdk_runtime(sdk_port)
 
 
 def replayer_options(settings: DagentSettings) -> dict[str, Any]:
@@ -162,8 +184,10 @@ async def run_worker(
     if parts.warm_up is not None:
         # Overlaps the connection to Temporal; the marker says when it is done.
         _warm_up(loop, parts.warm_up, warm_marker(settings.home, name))
+    metrics = _serve_metrics(settings)
     if client is None:
-        client = await connect_worker_client(name, settings, address)
+        runtime = metrics[1] if metrics else None
+        client = await connect_worker_client(name, settings, address, runtime)
         if name in topology.TEAMS:
             from services.identity.keys import require_local_key_set
 
@@ -185,6 +209,8 @@ async def run_worker(
             await stop.wait()
     finally:
         watchdog.cancel()
+        if metrics:
+            metrics[0].shutdown()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)
     logger.info("worker %s stopped", name)

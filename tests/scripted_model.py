@@ -30,6 +30,7 @@ TOOL_SCRIPTS: dict[str, list[tuple[str, str]]] = {
 TEXT_SCRIPTS: dict[str, str] = {
     "empty-answer": "",
     "huge-answer": "x" * 3_000_000,
+    "500kb-answer": "y" * 500_000,
     # Title, clear screen, an 8-bit CSI, a clipboard write (OSC 52).
     "escape-answer": "\x1b]0;pwned\x07\x1b[2JThe answer\x9b31m is \x1b]52;c;ZXZpbA==\x1b\\here.",
 }

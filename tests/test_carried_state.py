@@ -10,7 +10,7 @@ import uuid
 
 import pytest
 
-from services import conversation
+from services import conversation, limits
 from tests import scripted_model
 from tests.conftest import Agent
 
@@ -42,3 +42,32 @@ async def test_a_run_of_the_longest_answers_rolls_over_and_goes_on(agent_workers
     kept = await conversation.transcript(agent_workers.client, session)
     assert kept[-1].message_id == after.message_id
     assert len(kept) > 1  # the newest turns came along, as many as fit
+
+
+async def test_a_run_of_500kb_answers_continues_as_new_on_its_history_size(agent_workers: Agent) -> None:
+    """Turn counts alone would let it grow to Temporal's limits: the history budget rolls
+    it over first, between turns, below the server's own suggestion (4 MB), and the
+    conversation goes on with its turns."""
+    session = f"budget-{uuid.uuid4().hex[:8]}"
+    sizes: list[int] = []
+    for turn in range(1, 60):
+        reply = await asyncio.wait_for(
+            agent_workers.send(session, "script:500kb-answer", turns_per_run=1_000), 60
+        )
+        progress = await conversation.progress(agent_workers.client, session)
+        if progress.run_turns < turn:
+            break  # this turn went to the run that carried on
+        assert "[cut: the model wrote 500000 characters]" in reply.text
+        sizes.append(progress.history_bytes)
+    else:
+        pytest.fail(f"59 turns of 500 KB answers never rolled over; history sizes {sizes}")
+    # It rolled over on size: past the budget, below the server's suggestion and far below
+    # Temporal's warning; and the progress query showed the run's history as it grew.
+    assert sizes == sorted(sizes)
+    assert limits.HISTORY_BUDGET_BYTES <= sizes[-1] < 4 * 1024 * 1024
+    assert progress.total_turns == turn
+    assert 0 < progress.history_bytes < sizes[-1]
+    assert progress.history_events > 0
+    kept = await conversation.transcript(agent_workers.client, session)
+    assert kept[-1].message_id == reply.message_id
+    assert len(kept) > 1  # the newest turns came along

@@ -62,8 +62,8 @@ class FakeBackend:
     def info(self) -> SessionInfo:
         return SessionInfo(session=self._session, pattern="nexus", model="offline", web_ui="http://ui/x")
 
-    async def circuits(self) -> list[CircuitStatus]:
-        return [CircuitStatus(service="it", state="open", reason="timed out")]
+    async def progress(self) -> Progress:
+        return Progress(circuits=[CircuitStatus(service="it", state="open", reason="timed out")])
 
     def new_session(self) -> str:
         self.sessions += 1

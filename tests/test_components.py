@@ -118,3 +118,18 @@ def test_an_unencrypted_stack_tells_every_child_and_offers_the_ui_no_codec() -> 
     assert "--ui-codec-endpoint" not in specs[0].argv
     encrypted = components_for(config(), PATHS)
     assert all(spec.env.get("DAGENT_ENCRYPT") == "true" for spec in encrypted if spec.name != "temporal")
+
+
+def test_each_worker_serves_its_metrics_on_ports_of_its_own() -> None:
+    ports = {"ui": 6666, "http": 6667, "metrics": 6668}
+    workers = ["orchestrator", "it", "finance"]
+    for n, worker in enumerate(workers):
+        ports[f"{worker}-metrics"] = 1719 + 2 * n
+        ports[f"{worker}-sdk-metrics"] = 1720 + 2 * n
+    specs = {spec.name: spec for spec in components_for(config(internal_ports=ports), PATHS)}
+    assert specs["temporal"].metrics == "http://127.0.0.1:6668/metrics"
+    for worker in workers:
+        spec = specs[worker]
+        assert spec.env["DAGENT_METRICS_PORT"] == str(ports[f"{worker}-metrics"])
+        assert spec.env["DAGENT_SDK_METRICS_PORT"] == str(ports[f"{worker}-sdk-metrics"])
+        assert spec.metrics == f"http://127.0.0.1:{ports[f'{worker}-metrics']}/metrics"

@@ -18,7 +18,7 @@ from durable_agents_cli.stack.paths import StackPaths
 from durable_agents_cli.stack.processes import address_accepts
 from durable_agents_cli.stack.state import StackState
 from services import conversation, topology
-from services.conversation import CircuitStatus, Progress, Reply, ToolCatalogResult, TranscriptEntry
+from services.conversation import Progress, Reply, ToolCatalogResult, TranscriptEntry
 from services.errors import DagentError, StackNotRunningError
 
 T = TypeVar("T")
@@ -113,9 +113,10 @@ class TemporalChatBackend:
             session=self._session, pattern=config.pattern, model=config.model, web_ui=web_ui, user=self.user
         )
 
-    async def circuits(self) -> list[CircuitStatus]:
-        """Each tool service's circuit breaker in this session (none before its first turn)."""
-        return (await self._reach(conversation.progress(self.client, self._session))).circuits
+    async def progress(self) -> Progress:
+        """The session's state: its circuit breakers (none before its first turn), its
+        current run's history against the budget."""
+        return await self._reach(conversation.progress(self.client, self._session))
 
     async def _reach(self, call: Awaitable[T]) -> T:
         """`call`'s result; with Temporal gone, at once the error that says so."""

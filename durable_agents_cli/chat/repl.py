@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from durable_agents_cli.chat import slash
-from services.conversation import CircuitStatus, Progress, Reply, ToolCatalogResult, TranscriptEntry
+from services.conversation import Progress, Reply, ToolCatalogResult, TranscriptEntry
 from services.errors import DagentError
 
 
@@ -35,7 +35,7 @@ class ChatBackend(Protocol):
 
     def info(self) -> SessionInfo: ...
 
-    async def circuits(self) -> list[CircuitStatus]: ...
+    async def progress(self) -> Progress: ...
 
     def new_session(self) -> str: ...
 
@@ -57,9 +57,7 @@ class ChatView(Protocol):
 
     def tools(self, catalog: ToolCatalogResult) -> None: ...
 
-    def session(
-        self, info: SessionInfo, circuits: list[CircuitStatus], transcript: list[TranscriptEntry]
-    ) -> None: ...
+    def session(self, info: SessionInfo, progress: Progress, transcript: list[TranscriptEntry]) -> None: ...
 
     def help(self, lines: list[tuple[str, str]], unknown: str | None = None) -> None: ...
 
@@ -106,7 +104,7 @@ class ChatLoop:
                 self.view.tools(await self.backend.tools())
             elif command.action == "session":
                 info = self.backend.info()
-                self.view.session(info, await self.backend.circuits(), await self.backend.history())
+                self.view.session(info, await self.backend.progress(), await self.backend.history())
             elif command.action == "new":
                 self.backend.new_session()
                 self.view.welcome(self.backend.info())

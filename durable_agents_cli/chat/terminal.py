@@ -15,7 +15,7 @@ from rich.text import Text
 
 from durable_agents_cli import render_agent
 from durable_agents_cli.chat.repl import SessionInfo
-from services.conversation import CircuitStatus, Progress, Reply, ToolCatalogResult, TranscriptEntry
+from services.conversation import Progress, Reply, ToolCatalogResult, TranscriptEntry
 
 PROMPT = "you › "
 PROMPT_STYLE = "bold ansicyan"
@@ -153,9 +153,7 @@ class TerminalView:
         for service, reason in catalog.unavailable.items():
             self.console.print(Text(f"{service}: {reason}", style="yellow"))
 
-    def session(
-        self, info: SessionInfo, circuits: list[CircuitStatus], transcript: list[TranscriptEntry]
-    ) -> None:
+    def session(self, info: SessionInfo, progress: Progress, transcript: list[TranscriptEntry]) -> None:
         rows = {
             "session": info.session,
             "user": info.user or "?",
@@ -163,11 +161,12 @@ class TerminalView:
             "model": info.model,
             "Web UI": info.web_ui or "(not embedded: open your Temporal UI)",
             **render_agent.session_totals(transcript),
+            "history": render_agent.history_budget(progress),
         }
         for name, value in rows.items():
             # Printed whole (no wrapping) so the link stays clickable.
             self.console.print(Text.assemble((f"{name:<8}", "bold"), value), no_wrap=True, crop=False)
-        for circuit in circuits:
+        for circuit in progress.circuits:
             self.console.print(render_agent.circuit_line(circuit))
 
     def help(self, lines: list[tuple[str, str]], unknown: str | None = None) -> None:

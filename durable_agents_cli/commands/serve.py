@@ -53,9 +53,16 @@ def worker(
         WorkerName,
         typer.Argument(metavar="NAME", help="Which worker to run: " + ", ".join(topology.WORKERS) + "."),
     ],
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(
+            metavar="PORT",
+            help="Loopback port for Prometheus /metrics; default DAGENT_METRICS_PORT (unset: none).",
+        ),
+    ] = None,
 ) -> None:
     """Run one worker in the foreground (what `dagent up` spawns)."""
-    settings = as_the_stack_runs(load_settings())
+    settings = as_the_stack_runs(load_settings(metrics_port=metrics_port))
     _configure_logging(settings, name)
     from services.worker import run_worker
 

@@ -45,6 +45,8 @@ class ComponentSpec:
     env: dict[str, str] = field(default_factory=dict)
     port: int | None = None
     ready_timeout: float = 60.0
+    # Where its Prometheus /metrics are served ('' for none).
+    metrics: str = ""
 
     @property
     def fingerprint(self) -> str:
@@ -101,6 +103,11 @@ def components_for(config: StackConfig, paths: StackPaths) -> list[ComponentSpec
             env["DAGENT_MODEL_TIMEOUT"] = f"{config.model_timeout:g}"
             for team in topology.TEAMS.values():
                 env[team.mcp_port_variable] = str(config.mcp_ports[team.name])
+        metrics_port = config.internal_ports.get(topology.metrics_listener(name))
+        sdk_port = config.internal_ports.get(topology.sdk_metrics_listener(name))
+        if metrics_port is not None and sdk_port is not None:
+            env["DAGENT_METRICS_PORT"] = str(metrics_port)
+            env["DAGENT_SDK_METRICS_PORT"] = str(sdk_port)
         specs.append(
             ComponentSpec(
                 name=name,
@@ -108,6 +115,7 @@ def components_for(config: StackConfig, paths: StackPaths) -> list[ComponentSpec
                 probe=Probe.POLLER,
                 address=f"{placement.namespace}/{placement.task_queue}",
                 env=env,
+                metrics=topology.metrics_url(metrics_port) if metrics_port is not None else "",
             )
         )
     if config.pattern in topology.MCP_PATTERNS:
@@ -154,6 +162,7 @@ def _temporal_spec(config: StackConfig, paths: StackPaths) -> ComponentSpec:
         env={"DAGENT_HOME": str(paths.home)},
         probe=Probe.TEMPORAL,
         address=config.temporal_address,
+        metrics=topology.metrics_url(config.internal_ports["metrics"]),
         port=config.temporal_port,
         ready_timeout=30.0,
     )

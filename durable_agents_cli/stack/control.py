@@ -26,6 +26,7 @@ from durable_agents_cli.stack.processes import (
 )
 from durable_agents_cli.stack.state import StackConfig, StackState, read_config, read_state, write_config
 from services import topology
+from services.auth_files import METRICS_TOKEN_FILE, ensure_secret
 from services.errors import ConfigError, StackNotRunningError, StartupError
 from services.settings import warm_marker
 
@@ -149,6 +150,7 @@ def _up(paths: StackPaths, config: StackConfig, progress: Progress | None) -> Up
         from services.web_access import ensure_token
 
         ensure_token(paths.home)
+    ensure_secret(paths.home, METRICS_TOKEN_FILE)
     write_config(paths, config)
     if running is not None and holder is not None:
         os.kill(holder, signal.SIGHUP)
@@ -197,23 +199,30 @@ def _check_payload_keys(config: StackConfig, earlier: StackConfig | None, paths:
 
 
 def _placed(config: StackConfig, earlier: StackConfig | None, earlier_runs: bool) -> StackConfig:
-    """`config` with a browser-refused port for each of the dev server's own HTTP
-    listeners: the ones `earlier` chose while they are still its (`earlier_runs`, on
-    the same server) or free, else the first free ones."""
-    if not config.embedded:
-        return config
-    listeners = topology.INTERNAL_LISTENERS
+    """`config` with a browser-refused port for each internal HTTP listener: the dev
+    server's own (when embedded) and each worker's metrics. The ones `earlier` chose
+    while they are still its (`earlier_runs`, on the same server) or free, else the
+    first free ones."""
+    listeners = (
+        *(topology.INTERNAL_LISTENERS if config.embedded else ()),
+        *topology.WORKER_METRICS_LISTENERS,
+    )
     taken = {config.temporal_port, config.ui_port, *config.mcp_ports.values()}
     if earlier is not None and set(earlier.internal_ports) == set(listeners):
         ports = earlier.internal_ports
-        ours = earlier_runs and earlier.embedded and earlier.temporal_port == config.temporal_port
+        ours = (
+            earlier_runs
+            and earlier.embedded == config.embedded
+            and earlier.temporal_port == config.temporal_port
+        )
         if not taken & set(ports.values()) and (ours or all(port_is_free(p) for p in ports.values())):
             return config.model_copy(update={"internal_ports": ports})
     free = [port for port in topology.BROWSER_REFUSED_PORTS if port not in taken and port_is_free(port)]
     if len(free) < len(listeners):
         raise ConfigError(
-            "The dev server's Web UI, HTTP API and metrics need free ports among those browsers "
-            f"refuse ({', '.join(map(str, topology.BROWSER_REFUSED_PORTS))}); free some of them."
+            "The dev server's Web UI, HTTP API and metrics, and each worker's metrics, need free ports "
+            f"among those browsers refuse ({', '.join(map(str, topology.BROWSER_REFUSED_PORTS))}); "
+            "free some of them."
         )
     return config.model_copy(update={"internal_ports": dict(zip(listeners, free, strict=False))})
 
@@ -248,9 +257,15 @@ def _ports_needed(
             continue
         if spec.name == "temporal":
             needed.append((config.temporal_port, "Temporal gRPC, --temporal-port / DAGENT_TEMPORAL_PORT"))
-            needed.extend((port, f"the dev server's {name}") for name, port in config.internal_ports.items())
+            needed.extend(
+                (config.internal_ports[name], f"the dev server's {name}")
+                for name in topology.INTERNAL_LISTENERS
+            )
         elif spec.name == WEB:
             needed.append((config.ui_port, "Temporal Web UI, --ui-port / DAGENT_UI_PORT"))
+        elif spec.name in topology.WORKERS:
+            for listener in (topology.metrics_listener(spec.name), topology.sdk_metrics_listener(spec.name)):
+                needed.append((config.internal_ports[listener], listener))
         elif spec.port is not None:
             team = next(t for t in topology.TEAMS.values() if t.mcp_component == spec.name)
             needed.append(

@@ -56,7 +56,9 @@ class Child:
         self.spec = spec
         self.log_file = log_file
         self.process: asyncio.subprocess.Process | None = None
-        self.status = ComponentStatus(name=spec.name, address=spec.address, log_file=str(log_file))
+        self.status = ComponentStatus(
+            name=spec.name, address=spec.address, metrics=spec.metrics, log_file=str(log_file)
+        )
         self.stopping = False
         self.crashes: list[float] = []
         self.monitor: asyncio.Task[None] | None = None

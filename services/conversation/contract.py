@@ -212,6 +212,10 @@ class Progress(BaseModel):
     circuits: list[CircuitStatus] = Field(default_factory=list)
     # Whose session this is ("" before its first verified message).
     owner: str = ""
+    # The current run's history as of its last workflow task: it continues as new past
+    # limits.HISTORY_BUDGET_* (Temporal warns at HISTORY_WARN_*, ends runs at HISTORY_LIMIT_*).
+    history_events: int = 0
+    history_bytes: int = 0
 
 
 class ToolRoute(ToolSchema):

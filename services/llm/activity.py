@@ -92,7 +92,8 @@ class LlmActivities:
 
         with model_span(litellm_model(self.model)) as span:
             response = await bounded(self.model, self.budget, complete)
-            record_response(span, response)
+            usage = usage_of(response, self.model)
+            record_response(span, response, litellm_model(self.model), usage)
         message = response.choices[0].message
         calls = [
             LlmToolCall(
@@ -107,7 +108,7 @@ class LlmActivities:
             content=content,
             tool_calls=calls[: limits.MAX_TOOL_CALLS],
             model=self.model,
-            usage=usage_of(response, self.model),
+            usage=usage,
         )
 
 

@@ -14,7 +14,7 @@ from temporalio.openai_agents import ModelActivityParameters
 
 from services import limits
 from services.llm import policy
-from services.llm.activity import cap_answer, cap_arguments, litellm_model
+from services.llm.activity import cap_answer, cap_arguments, litellm_model, usage_of
 from services.llm.call import bounded, empty
 from services.telemetry.genai import model_span, record_response
 
@@ -73,7 +73,8 @@ class BoundedLitellmModel(LitellmModel):
         if isinstance(response, LitellmResponse):
             if not response.choices:
                 raise empty(self.setting)
-            record_response(trace.get_current_span(), response)
+            usage = usage_of(response, self.setting)
+            record_response(trace.get_current_span(), response, litellm_model(self.setting), usage)
         return response
 
 

@@ -23,6 +23,7 @@ with workflow.unsafe.imports_passed_through():
         PROGRESS_QUERY,
         SEND_UPDATE,
         TRANSCRIPT_QUERY,
+        WORKFLOW_TYPES,
         ConversationStart,
         Progress,
         Reply,
@@ -39,6 +40,7 @@ with workflow.unsafe.imports_passed_through():
     from services.orchestrator.memory import Memory
     from services.orchestrator.turn_trace import current_traceparent, turn_span
     from services.safe_text import clean_text
+    from services.telemetry import metrics
 
 # Model calls one turn may make before it gives up.
 MAX_STEPS = 8
@@ -46,6 +48,7 @@ MAX_STEPS = 8
 # user (a provider's error may say anything, even echo a key).
 FAILED_TURN_NOTE = "(this question was not answered: the turn failed)"
 FAILED_TURN_PATCH = "failed-turn-text-out-of-context"
+HISTORY_BUDGET_PATCH = "continue-as-new-past-history-budget"
 
 
 class CarriedState(BaseModel):
@@ -139,22 +142,38 @@ class Conversation:
 
     async def loop(self) -> None:
         while True:
-            await workflow.wait_condition(lambda: bool(self.pending) or self._time_to_roll_over())
+            if not self._over_history_budget():
+                await workflow.wait_condition(lambda: bool(self.pending) or self._time_to_roll_over())
             if self.pending:
                 message = self.pending[0]
                 reply = await self._turn(message)
                 self._record(message, reply)
                 self.pending.pop(0)
                 continue
-            # Let every `send` return its reply before this run ends.
-            await workflow.wait_condition(workflow.all_handlers_finished)
+            # Let every `send` return its reply before this run ends; a message that comes
+            # meanwhile is answered first (its own `send` waits for it).
+            await workflow.wait_condition(lambda: workflow.all_handlers_finished() or bool(self.pending))
             if not self.pending:
                 workflow.continue_as_new(self._carry())
 
     async def _turn(self, message: UserMessage) -> Reply:
         with turn_span(message, self.request.session) as trace_id:
             reply = await self._answer_turn(message)
+        if metrics.replay_safe():
+            self._count(reply)
         return reply.model_copy(update={"trace_id": trace_id})
+
+    def _count(self, reply: Reply) -> None:
+        """The turn in the worker's metrics: its outcome and time, its tool calls, and
+        each service's circuit as it left them."""
+        pattern = next((p for p, kind in WORKFLOW_TYPES.items() if kind == workflow.info().workflow_type), "")
+        outcome = "error" if reply.error else "partial" if reply.partial else "ok"
+        metrics.record_turn(pattern, outcome, (reply.finished_at - reply.started_at).total_seconds())
+        for call in reply.tool_calls:
+            metrics.record_tool_call(call.service, call.tool, call.transport, call.ok)
+        now = workflow.now()
+        for team in topology.TEAMS:
+            metrics.record_circuit(team, self.circuits.get(team, now).state)
 
     async def _answer_turn(self, message: UserMessage) -> Reply:
         started = workflow.now()
@@ -270,6 +289,8 @@ class Conversation:
                 "unavailable": self.catalog.unavailable if self.catalog else {},
                 "circuits": self.circuits.status(list(topology.TEAMS), workflow.now()),
                 "owner": self.owner,
+                "history_events": workflow.info().get_current_history_length(),
+                "history_bytes": workflow.info().get_current_history_size(),
             }
         )
 
@@ -299,6 +320,17 @@ class Conversation:
                 break
             kept.append(entry)
         return kept[::-1]
+
+    def _over_history_budget(self) -> bool:
+        """Whether this run's history has passed dagent's budget (checked after each
+        turn: only a turn makes it grow). Runs recorded before the budget existed
+        replay as they ran: the patch is asked for only when over it."""
+        info = workflow.info()
+        over = (
+            info.get_current_history_size() >= limits.HISTORY_BUDGET_BYTES
+            or info.get_current_history_length() >= limits.HISTORY_BUDGET_EVENTS
+        )
+        return self.run_turns > 0 and over and workflow.patched(HISTORY_BUDGET_PATCH)
 
     def _time_to_roll_over(self) -> bool:
         return self.run_turns >= self.request.turns_per_run or (

@@ -1,6 +1,6 @@
 """A model call as a span, in OpenTelemetry's GenAI semantic conventions: which model,
-how many tokens went in and came out, and why the model stopped. No prompt and no
-answer is recorded: they are the user's."""
+how many tokens went in and came out, and why the model stopped; and in the worker's
+metrics (calls, time, tokens). No prompt and no answer is recorded: they are the user's."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from typing import Any
 
 from opentelemetry import trace
 
+from services.conversation.contract import Usage
+from services.telemetry import metrics
 from services.telemetry.tracing import TRACER
 
 
@@ -17,26 +19,31 @@ from services.telemetry.tracing import TRACER
 def model_span(model: str) -> Iterator[trace.Span]:
     """The span of one call to `model` (a LiteLLM model string)."""
     provider, _, _ = model.rpartition("/")
-    with trace.get_tracer(TRACER).start_as_current_span(
-        f"chat {model}",
-        kind=trace.SpanKind.CLIENT,
-        attributes={
-            "gen_ai.operation.name": "chat",
-            "gen_ai.provider.name": provider or "dagent",
-            "gen_ai.request.model": model,
-        },
-    ) as span:
+    with (
+        trace.get_tracer(TRACER).start_as_current_span(
+            f"chat {model}",
+            kind=trace.SpanKind.CLIENT,
+            attributes={
+                "gen_ai.operation.name": "chat",
+                "gen_ai.provider.name": provider or "dagent",
+                "gen_ai.request.model": model,
+            },
+        ) as span,
+        metrics.timed(metrics.MODEL_CALLS, metrics.MODEL_SECONDS, model),
+    ):
         yield span
 
 
-def record_response(span: trace.Span, response: Any) -> None:
-    """What a LiteLLM (OpenAI-shaped) response says of itself: model, tokens, finish."""
-    usage = getattr(response, "usage", None)
-    attributes: dict[str, Any] = {"gen_ai.response.model": str(getattr(response, "model", "") or "")}
-    if usage is not None:
-        attributes["gen_ai.usage.input_tokens"] = int(getattr(usage, "prompt_tokens", 0) or 0)
-        attributes["gen_ai.usage.output_tokens"] = int(getattr(usage, "completion_tokens", 0) or 0)
+def record_response(span: trace.Span, response: Any, model: str, usage: Usage) -> None:
+    """What a LiteLLM (OpenAI-shaped) response says of itself (model, tokens, finish) on
+    `span`, and its `usage` in the metrics of `model` (a LiteLLM model string)."""
+    attributes: dict[str, Any] = {
+        "gen_ai.response.model": str(getattr(response, "model", "") or ""),
+        "gen_ai.usage.input_tokens": usage.input_tokens,
+        "gen_ai.usage.output_tokens": usage.output_tokens,
+    }
     reasons = [str(c.finish_reason) for c in getattr(response, "choices", None) or [] if c.finish_reason]
     if reasons:
         attributes["gen_ai.response.finish_reasons"] = reasons
     span.set_attributes(attributes)
+    metrics.record_usage(model, usage.input_tokens, usage.output_tokens, usage.cost)

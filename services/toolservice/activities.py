@@ -15,7 +15,8 @@ from services import limits
 from services.errors import ACCESS_DENIED, AccessDeniedError
 from services.identity.headers import call_token
 from services.teams import get_tool
-from services.tools import TOOL_INPUT_ERROR, ToolInputError
+from services.telemetry import metrics
+from services.tools import TOOL_INPUT_ERROR, Tool, ToolInputError
 from services.toolservice import access
 from services.toolservice.contract import ToolCall, ToolOutcome
 
@@ -39,6 +40,14 @@ class ToolActivities:
             tool = get_tool(call.tool, self.team)
         except ToolInputError as exc:
             raise ApplicationError(str(exc), type=TOOL_INPUT_ERROR, non_retryable=True) from None
+        # Counted under its name once it is known to be a tool (never a name the model made up).
+        with metrics.timed(metrics.TOOL_RUNS, metrics.TOOL_RUN_SECONDS, self.team, call.tool):
+            result = await self._run(tool, call)
+        return ToolOutcome(
+            tool=call.tool, team=self.team, result=cap_result(result), call=call.idempotency_key
+        )
+
+    async def _run(self, tool: Tool, call: ToolCall) -> dict[str, Any]:
         # The service decides, here where the tool runs, whoever started this run.
         try:
             access.decide(self.home, self.team, call, call_token.get())
@@ -47,12 +56,9 @@ class ToolActivities:
         try:
             if call.tool in self.delays:
                 await asyncio.sleep(self.delays[call.tool])
-            result = await tool.run(call.arguments_json)
+            return await tool.run(call.arguments_json)
         except ToolInputError as exc:
             raise ApplicationError(str(exc), type=TOOL_INPUT_ERROR, non_retryable=True) from None
-        return ToolOutcome(
-            tool=call.tool, team=self.team, result=cap_result(result), call=call.idempotency_key
-        )
 
 
 def cap_result(result: dict[str, Any]) -> dict[str, Any]:
