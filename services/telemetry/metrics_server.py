@@ -66,7 +66,10 @@ def sdk_runtime(port: int) -> Runtime:
     """A Temporal runtime that exports the SDK's metrics on loopback `port`, in
     Prometheus' conventions (seconds, `_total` counters)."""
     prometheus = PrometheusConfig(
-        bind_address=f"{topology.LOOPBACK}:{port}", counters_total_suffix=True, durations_as_seconds=True
+        bind_address=f"{topology.LOOPBACK}:{port}",
+        counters_total_suffix=True,
+        unit_suffix=True,
+        durations_as_seconds=True,
     )
     return Runtime(telemetry=TelemetryConfig(metrics=prometheus))
 
