@@ -7,11 +7,14 @@ the cheapest Temporal round trip there is: the `dagent.ping` workflow (one
 workflow, one activity) executed on the orchestrator's queue.
 
     uv run python benchmarks/turns.py [--turns 30] [--conversations 100] [--patterns nexus,agents-nexus]
-        [--tracing on,off]
+        [--observability off,default,all]
 
-`--tracing` runs each pattern once per mode, alternating: `on` is the default set-up
-(spans to the local store), `off` sets OTEL_SDK_DISABLED=true in the stack, `otlp`
-sends spans to an OTLP/HTTP receiver in this process.
+`--observability` runs each pattern once per mode, alternating, to price what seeing a
+turn costs: `default` is the set-up with nothing configured (spans to the local store,
+each worker's /metrics, text logs); `off` turns tracing and metrics off
+(OTEL_SDK_DISABLED=true, DAGENT_METRICS=false); `all` is everything on with an exporter
+(spans to an OTLP/HTTP receiver in this process, metrics, JSON logs); `otlp` is the
+default with that receiver; `no-tracing` and `no-metrics` turn one of the two off.
 """
 
 from __future__ import annotations
@@ -120,16 +123,28 @@ async def measure(stack: Stack, label: str, turns: int, conversations: int) -> l
     return rows
 
 
+NOTHING_SET = {"OTEL_SDK_DISABLED": None, "OTEL_EXPORTER_OTLP_ENDPOINT": None, "DAGENT_METRICS": None,
+               "DAGENT_LOG_FORMAT": None}  # fmt: skip
+MODES: dict[str, dict[str, str | None]] = {
+    "default": {},
+    "off": {"OTEL_SDK_DISABLED": "true", "DAGENT_METRICS": "false"},
+    "no-tracing": {"OTEL_SDK_DISABLED": "true"},
+    "no-metrics": {"DAGENT_METRICS": "false"},
+    "otlp": {"OTEL_EXPORTER_OTLP_ENDPOINT": "receiver"},
+    "all": {"OTEL_EXPORTER_OTLP_ENDPOINT": "receiver", "DAGENT_LOG_FORMAT": "json"},
+}
+
+
 @contextlib.contextmanager
-def tracing_env(mode: str) -> Iterator[dict[str, str | None]]:
-    """The stack's environment for a tracing mode."""
-    if mode == "off":
-        yield {"OTEL_SDK_DISABLED": "true", "OTEL_EXPORTER_OTLP_ENDPOINT": None}
-    elif mode == "otlp":
-        with otlp_receiver() as receiver:
-            yield {"OTEL_SDK_DISABLED": None, "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint}
-    else:
-        yield {"OTEL_SDK_DISABLED": None, "OTEL_EXPORTER_OTLP_ENDPOINT": None}
+def observability_env(mode: str) -> Iterator[dict[str, str | None]]:
+    """The stack's environment for an observability mode (an OTLP receiver runs meanwhile
+    where the mode sends spans to one)."""
+    env = {**NOTHING_SET, **MODES[mode]}
+    if env["OTEL_EXPORTER_OTLP_ENDPOINT"] is None:
+        yield env
+        return
+    with otlp_receiver() as receiver:
+        yield {**env, "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint}
 
 
 def main() -> None:
@@ -137,18 +152,20 @@ def main() -> None:
     parser.add_argument("--turns", type=int, default=30)
     parser.add_argument("--conversations", type=int, default=100)
     parser.add_argument("--patterns", default="nexus,agents-nexus")
-    parser.add_argument("--tracing", default="on", help="modes to compare: on, off, otlp")
+    parser.add_argument("--observability", default="default", help="modes to compare: " + ", ".join(MODES))
     options = parser.parse_args()
     rows: list[str] = []
-    modes = options.tracing.split(",")
+    modes = options.observability.split(",")
+    if unknown := set(modes) - set(MODES):
+        parser.error(f"unknown modes {sorted(unknown)}; known: {', '.join(MODES)}")
     for pattern in options.patterns.split(","):
         for mode in modes:
             with (
                 tempfile.TemporaryDirectory() as tmp,
-                tracing_env(mode) as env,
+                observability_env(mode) as env,
                 Stack(home=Path(tmp) / "home", pattern=pattern, extra_env=env).up() as stack,
             ):
-                label = pattern if len(modes) == 1 else f"{pattern} (tracing {mode})"
+                label = pattern if len(modes) == 1 else f"{pattern} ({mode})"
                 rows += asyncio.run(measure(stack, label, options.turns, options.conversations))
     print(f"{options.turns} turns each; throughput: {options.conversations} conversations x 5 turns")
     print("| pattern | measure | p50 | p90 | vs ping workflow |")

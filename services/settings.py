@@ -103,6 +103,10 @@ class DagentSettings(BaseSettings):
         description="How dagent's processes write their logs: text for people, json for machines "
         "(one object per line, with session, message, workflow, trace and span ids).",
     )
+    metrics: bool = Field(
+        default=True,
+        description="Whether `dagent up` gives each worker a Prometheus /metrics.",
+    )
     metrics_port: Port | None = Field(
         default=None,
         description="Loopback port of a worker's Prometheus /metrics (dagent's and the Temporal "

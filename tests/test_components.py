@@ -133,3 +133,6 @@ def test_each_worker_serves_its_metrics_on_ports_of_its_own() -> None:
         assert spec.env["DAGENT_METRICS_PORT"] == str(ports[f"{worker}-metrics"])
         assert spec.env["DAGENT_SDK_METRICS_PORT"] == str(ports[f"{worker}-sdk-metrics"])
         assert spec.metrics == f"http://127.0.0.1:{ports[f'{worker}-metrics']}/metrics"
+    # DAGENT_METRICS=false: no worker serves any.
+    quiet = {spec.name: spec for spec in components_for(config(internal_ports=ports, metrics=False), PATHS)}
+    assert all("DAGENT_METRICS_PORT" not in quiet[w].env and not quiet[w].metrics for w in workers)

@@ -114,6 +114,7 @@ def up(
         ui_port=settings.ui_port,
         mcp_ports=settings.mcp_ports,
         encrypt=settings.encrypt,
+        metrics=settings.metrics,
         external_address=temporal.external_address(),
         model_environment=model_environment,
     )

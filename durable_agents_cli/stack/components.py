@@ -103,11 +103,13 @@ def components_for(config: StackConfig, paths: StackPaths) -> list[ComponentSpec
             env["DAGENT_MODEL_TIMEOUT"] = f"{config.model_timeout:g}"
             for team in topology.TEAMS.values():
                 env[team.mcp_port_variable] = str(config.mcp_ports[team.name])
+        metrics = ""
         metrics_port = config.internal_ports.get(topology.metrics_listener(name))
         sdk_port = config.internal_ports.get(topology.sdk_metrics_listener(name))
-        if metrics_port is not None and sdk_port is not None:
+        if config.metrics and metrics_port is not None and sdk_port is not None:
             env["DAGENT_METRICS_PORT"] = str(metrics_port)
             env["DAGENT_SDK_METRICS_PORT"] = str(sdk_port)
+            metrics = topology.metrics_url(metrics_port)
         specs.append(
             ComponentSpec(
                 name=name,
@@ -115,7 +117,7 @@ def components_for(config: StackConfig, paths: StackPaths) -> list[ComponentSpec
                 probe=Probe.POLLER,
                 address=f"{placement.namespace}/{placement.task_queue}",
                 env=env,
-                metrics=topology.metrics_url(metrics_port) if metrics_port is not None else "",
+                metrics=metrics,
             )
         )
     if config.pattern in topology.MCP_PATTERNS:

@@ -205,7 +205,7 @@ def _placed(config: StackConfig, earlier: StackConfig | None, earlier_runs: bool
     first free ones."""
     listeners = (
         *(topology.INTERNAL_LISTENERS if config.embedded else ()),
-        *topology.WORKER_METRICS_LISTENERS,
+        *(topology.WORKER_METRICS_LISTENERS if config.metrics else ()),
     )
     taken = {config.temporal_port, config.ui_port, *config.mcp_ports.values()}
     if earlier is not None and set(earlier.internal_ports) == set(listeners):
@@ -263,7 +263,7 @@ def _ports_needed(
             )
         elif spec.name == WEB:
             needed.append((config.ui_port, "Temporal Web UI, --ui-port / DAGENT_UI_PORT"))
-        elif spec.name in topology.WORKERS:
+        elif spec.name in topology.WORKERS and config.metrics:
             for listener in (topology.metrics_listener(spec.name), topology.sdk_metrics_listener(spec.name)):
                 needed.append((config.internal_ports[listener], listener))
         elif spec.port is not None:

@@ -44,6 +44,8 @@ class StackConfig(BaseModel):
     # Payloads encrypted with the stack's keys (`up --no-encrypt` turns it off). `up`
     # always writes it; a file from before encryption means a stack that had none.
     encrypt: bool = False
+    # Each worker serves Prometheus /metrics (DAGENT_METRICS=false: none).
+    metrics: bool = True
     # Bumped by every `up`, so it can tell its own request's outcome apart.
     generation: int = 0
 
