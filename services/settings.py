@@ -113,11 +113,6 @@ class DagentSettings(BaseSettings):
         "SDK's metrics, for a bearer of DAGENT_HOME/auth/metrics-token); unset: none. "
         "`dagent up` gives each worker one.",
     )
-    sdk_metrics_port: Port | None = Field(
-        default=None,
-        description="Loopback port of the Temporal SDK's own exporter, which the worker's /metrics "
-        "relays; unset: the first free port among those browsers refuse.",
-    )
     encrypt: bool = Field(
         default=True,
         description="Encrypt every payload (messages, tool arguments and results) with the stack's "

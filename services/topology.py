@@ -27,8 +27,7 @@ DEFAULT_UI_PORT = 8233
 # DNS rebinding; only dagent's guarded Web UI port is open to the browser.
 BROWSER_REFUSED_PORTS = (1719, 1720, 1723, 2049, 3659, 4045, 4190, 5060, 5061, 6000, 6566,
                          6665, 6666, 6667, 6668, 6669, 6679, 6697, 10080)  # fmt: skip
-# The dev server's listeners placed on them (when dagent runs it); each worker's
-# Prometheus /metrics goes on one too (`metrics_listener`).
+# The dev server's listeners placed on them (when dagent runs it).
 INTERNAL_LISTENERS = ("ui", "http", "metrics")
 # Where the guarded Web UI serves the decode-only codec endpoint.
 CODEC_PATH = "/dagent-codec"
@@ -123,12 +122,4 @@ def metrics_listener(worker: str) -> str:
     return f"{worker}-metrics"
 
 
-def sdk_metrics_listener(worker: str) -> str:
-    """The name of its Temporal SDK exporter's port, which only the worker reads: the
-    exporter answers anyone, so it too is on a port browsers refuse."""
-    return f"{worker}-sdk-metrics"
-
-
-WORKER_METRICS_LISTENERS = tuple(
-    name for worker in WORKERS for name in (metrics_listener(worker), sdk_metrics_listener(worker))
-)
+WORKER_METRICS_LISTENERS = tuple(metrics_listener(worker) for worker in WORKERS)

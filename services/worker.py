@@ -16,7 +16,7 @@ import socket
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from temporalio.client import Client
 from temporalio.runtime import Runtime
@@ -29,9 +29,6 @@ from services.parts import WorkerParts
 from services.settings import SUPERVISOR_PID_ENV, DagentSettings, warm_marker
 from services.telemetry import tracing
 from services.telemetry.retries import CountRetries
-
-if TYPE_CHECKING:
-    from wsgiref.simple_server import WSGIServer
 
 logger = logging.getLogger("dagent.worker")
 
@@ -110,17 +107,19 @@ async def connect_worker_client(
     return await temporal.connect(topology.WORKERS[name].namespace, address=address, **options)
 
 
-def _serve_metrics(settings: DagentSettings) -> tuple[WSGIServer, Runtime] | None:
-    """With a metrics port set: its server, and a runtime that exports the SDK's metrics
-    for it to relay."""
+async def _serve_metrics(settings: DagentSettings, scope: contextlib.AsyncExitStack) -> Runtime | None:
+    """With a metrics port set: serve /metrics for as long as `scope` lasts, and return
+    the Temporal runtime whose metrics it shows."""
     if settings.metrics_port is None:
         return None
     from services.telemetry import metrics_server
 
-    sdk_port = settings.sdk_metrics_port or metrics_server.free_refused_port()
-    server = metrics_server.serve(settings.metrics_port, settings.home, sdk_port)
+    server = metrics_server.serve(settings.metrics_port, settings.home)
+    scope.callback(server.shutdown)
+    runtime, exporter = metrics_server.sdk_metrics()
+    await scope.enter_async_context(exporter)
     logger.info("metrics at %s", topology.metrics_url(settings.metrics_port))
-    return server, metrics_server.sdk_runtime(sdk_port)
+    return runtime
 
 
 def replayer_options(settings: DagentSettings) -> dict[str, Any]:
@@ -184,33 +183,32 @@ async def run_worker(
     if parts.warm_up is not None:
         # Overlaps the connection to Temporal; the marker says when it is done.
         _warm_up(loop, parts.warm_up, warm_marker(settings.home, name))
-    metrics = _serve_metrics(settings)
-    if client is None:
-        runtime = metrics[1] if metrics else None
-        client = await connect_worker_client(name, settings, address, runtime)
-        if name in topology.TEAMS:
-            from services.identity.keys import require_local_key_set
+    async with contextlib.AsyncExitStack() as scope:
+        runtime = await _serve_metrics(settings, scope)
+        if client is None:
+            client = await connect_worker_client(name, settings, address, runtime)
+            if name in topology.TEAMS:
+                from services.identity.keys import require_local_key_set
 
-            require_local_key_set(settings.home)
-    worker = build_worker(name, client, parts, task_queue, settings.workflow_cache)
+                require_local_key_set(settings.home)
+        queue = task_queue or topology.WORKERS[name].task_queue
+        worker = build_worker(name, client, parts, queue, settings.workflow_cache)
+        logger.info("worker %s polling %s/%s (model %s)", name, client.namespace, queue, settings.model)
+        await _poll(name, worker)
+
+
+async def _poll(name: str, worker: Worker) -> None:
+    """Run `worker` until SIGTERM/SIGINT, or until the supervisor is gone."""
+    loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     watchdog = asyncio.create_task(_watch_supervisor(stop))
-    logger.info(
-        "worker %s polling %s/%s (model %s)",
-        name,
-        client.namespace,
-        task_queue or topology.WORKERS[name].task_queue,
-        settings.model,
-    )
     try:
         async with worker:
             await stop.wait()
     finally:
         watchdog.cancel()
-        if metrics:
-            metrics[0].shutdown()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)
     logger.info("worker %s stopped", name)

@@ -124,14 +124,12 @@ def test_each_worker_serves_its_metrics_on_ports_of_its_own() -> None:
     ports = {"ui": 6666, "http": 6667, "metrics": 6668}
     workers = ["orchestrator", "it", "finance"]
     for n, worker in enumerate(workers):
-        ports[f"{worker}-metrics"] = 1719 + 2 * n
-        ports[f"{worker}-sdk-metrics"] = 1720 + 2 * n
+        ports[f"{worker}-metrics"] = 30100 + n
     specs = {spec.name: spec for spec in components_for(config(internal_ports=ports), PATHS)}
     assert specs["temporal"].metrics == "http://127.0.0.1:6668/metrics"
     for worker in workers:
         spec = specs[worker]
         assert spec.env["DAGENT_METRICS_PORT"] == str(ports[f"{worker}-metrics"])
-        assert spec.env["DAGENT_SDK_METRICS_PORT"] == str(ports[f"{worker}-sdk-metrics"])
         assert spec.metrics == f"http://127.0.0.1:{ports[f'{worker}-metrics']}/metrics"
     # DAGENT_METRICS=false: no worker serves any.
     quiet = {spec.name: spec for spec in components_for(config(internal_ports=ports, metrics=False), PATHS)}

@@ -105,10 +105,8 @@ def components_for(config: StackConfig, paths: StackPaths) -> list[ComponentSpec
                 env[team.mcp_port_variable] = str(config.mcp_ports[team.name])
         metrics = ""
         metrics_port = config.internal_ports.get(topology.metrics_listener(name))
-        sdk_port = config.internal_ports.get(topology.sdk_metrics_listener(name))
-        if config.metrics and metrics_port is not None and sdk_port is not None:
+        if config.metrics and metrics_port is not None:
             env["DAGENT_METRICS_PORT"] = str(metrics_port)
-            env["DAGENT_SDK_METRICS_PORT"] = str(sdk_port)
             metrics = topology.metrics_url(metrics_port)
         specs.append(
             ComponentSpec(

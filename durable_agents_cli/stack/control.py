@@ -19,6 +19,7 @@ from durable_agents_cli.stack.paths import StackPaths
 from durable_agents_cli.stack.processes import (
     create_time,
     current_run,
+    free_port,
     is_same_process,
     kill_group_sync,
     port_is_free,
@@ -199,14 +200,13 @@ def _check_payload_keys(config: StackConfig, earlier: StackConfig | None, paths:
 
 
 def _placed(config: StackConfig, earlier: StackConfig | None, earlier_runs: bool) -> StackConfig:
-    """`config` with a browser-refused port for each internal HTTP listener: the dev
-    server's own (when embedded) and each worker's metrics. The ones `earlier` chose
-    while they are still its (`earlier_runs`, on the same server) or free, else the
-    first free ones."""
-    listeners = (
-        *(topology.INTERNAL_LISTENERS if config.embedded else ()),
-        *(topology.WORKER_METRICS_LISTENERS if config.metrics else ()),
-    )
+    """`config` with a port for each internal HTTP listener: a browser-refused one for
+    each of the dev server's own (when embedded), which answer anyone; any free one for
+    each worker's metrics, which guard themselves. The ones `earlier` chose while they
+    are still its (`earlier_runs`, on the same server) or free, else new ones."""
+    server = topology.INTERNAL_LISTENERS if config.embedded else ()
+    workers = topology.WORKER_METRICS_LISTENERS if config.metrics else ()
+    listeners = (*server, *workers)
     taken = {config.temporal_port, config.ui_port, *config.mcp_ports.values()}
     if earlier is not None and set(earlier.internal_ports) == set(listeners):
         ports = earlier.internal_ports
@@ -218,13 +218,15 @@ def _placed(config: StackConfig, earlier: StackConfig | None, earlier_runs: bool
         if not taken & set(ports.values()) and (ours or all(port_is_free(p) for p in ports.values())):
             return config.model_copy(update={"internal_ports": ports})
     free = [port for port in topology.BROWSER_REFUSED_PORTS if port not in taken and port_is_free(port)]
-    if len(free) < len(listeners):
+    if len(free) < len(server):
         raise ConfigError(
-            "The dev server's Web UI, HTTP API and metrics, and each worker's metrics, need free ports "
-            f"among those browsers refuse ({', '.join(map(str, topology.BROWSER_REFUSED_PORTS))}); "
-            "free some of them."
+            "The dev server's Web UI, HTTP API and metrics need free ports among those browsers "
+            f"refuse ({', '.join(map(str, topology.BROWSER_REFUSED_PORTS))}); free some of them."
         )
-    return config.model_copy(update={"internal_ports": dict(zip(listeners, free, strict=False))})
+    ports = dict(zip(server, free, strict=False))
+    for listener in workers:
+        ports[listener] = free_port(taken | set(ports.values()))
+    return config.model_copy(update={"internal_ports": ports})
 
 
 def _check_ports(config: StackConfig, paths: StackPaths, running: StackState | None) -> None:
@@ -264,8 +266,8 @@ def _ports_needed(
         elif spec.name == WEB:
             needed.append((config.ui_port, "Temporal Web UI, --ui-port / DAGENT_UI_PORT"))
         elif spec.name in topology.WORKERS and config.metrics:
-            for listener in (topology.metrics_listener(spec.name), topology.sdk_metrics_listener(spec.name)):
-                needed.append((config.internal_ports[listener], listener))
+            port = config.internal_ports[topology.metrics_listener(spec.name)]
+            needed.append((port, f"{spec.name}'s metrics"))
         elif spec.port is not None:
             team = next(t for t in topology.TEAMS.values() if t.mcp_component == spec.name)
             needed.append(

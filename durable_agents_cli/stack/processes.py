@@ -69,6 +69,16 @@ def port_is_free(port: int, host: str = topology.LOOPBACK) -> bool:
     return True
 
 
+def free_port(excluding: set[int], host: str = topology.LOOPBACK) -> int:
+    """A port nothing listens on now, none of `excluding`, as the system hands them out."""
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.bind((host, 0))
+            port = int(sock.getsockname()[1])
+        if port not in excluding:
+            return port
+
+
 def port_accepts(port: int, host: str = topology.LOOPBACK, timeout: float = 0.5) -> bool:
     try:
         with socket.create_connection((host, port), timeout=timeout):

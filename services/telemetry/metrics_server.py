@@ -1,96 +1,61 @@
 """A worker's `/metrics`: dagent's own metrics and the Temporal SDK's, in one scrape.
 
-The SDK's runtime exports its metrics through its Prometheus config, on a loopback
-port of its own among those browsers refuse (that exporter answers anyone); this
-server relays them beside dagent's (prometheus-client), so a Prometheus scrapes one
-guarded address per worker.
+The SDK's runtime records its metrics into a buffer (`MetricBuffer`, in seconds) that
+Temporal's own OpenTelemetry bridge (`temporalio.contrib.opentelemetry.MetricsExporter`)
+drains into a meter provider whose reader is OpenTelemetry's Prometheus exporter: they
+land in the same prometheus-client registry as dagent's, and no listener is opened
+for them. (The SDK's own Prometheus exporter would be a second port that answers any
+web page and any local user.)
 
-It listens on loopback, answers to its own `Host` only (DNS rebinding), refuses any
-request a browser sends with an `Origin`, and serves only a bearer of the stack's
-metrics secret (DAGENT_HOME/auth/metrics-token, which Prometheus reads with
-`authorization.credentials_file`): what a user's agent does is theirs.
+The server listens on loopback, answers to its own `Host` only (DNS rebinding),
+refuses any request a browser sends with an `Origin`, and serves only a bearer of
+the stack's metrics secret (DAGENT_HOME/auth/metrics-token, which Prometheus reads
+with `authorization.credentials_file`): what a user's agent does is theirs.
 """
 
 from __future__ import annotations
 
 import hmac
-import logging
-import socket
 import threading
-import urllib.request
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
+from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from prometheus_client import REGISTRY, CollectorRegistry, make_wsgi_app
 from prometheus_client.exposition import ThreadingWSGIServer
-from prometheus_client.metrics_core import Metric
-from prometheus_client.parser import text_string_to_metric_families
-from prometheus_client.registry import Collector
-from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
+from temporalio.runtime import MetricBuffer, MetricBufferDurationFormat, Runtime, TelemetryConfig
 
 from services import topology
 from services.auth_files import METRICS_TOKEN_FILE, ensure_secret
 from services.errors import ConfigError
 from services.web_access import own_hosts
 
-logger = logging.getLogger("dagent.metrics")
+if TYPE_CHECKING:
+    from temporalio.contrib.opentelemetry import MetricsExporter
 
-# A scrape waits this long for the SDK's exporter before it leaves its metrics out.
-RELAY_TIMEOUT = 2.0
-# Loopback without the user's HTTP proxy.
-_DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+# Updates the SDK may record between two drains (a drain each second; a busy worker
+# records a few thousand a second); beyond it the SDK drops them and logs an error.
+SDK_BUFFER = 100_000
+SDK_DRAIN = timedelta(seconds=1)
 
 StartResponse = Callable[..., Any]
 WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
 
-def free_refused_port() -> int:
-    """The first free loopback port among those browsers refuse (for the SDK's exporter,
-    which answers any web page that reaches it)."""
-    for port in topology.BROWSER_REFUSED_PORTS:
-        with socket.socket() as probe:
-            try:
-                probe.bind((topology.LOOPBACK, port))
-            except OSError:
-                continue
-            return port
-    raise ConfigError(
-        "The Temporal SDK's metrics need a free port among those browsers refuse "
-        f"({', '.join(map(str, topology.BROWSER_REFUSED_PORTS))}); free one, or set DAGENT_SDK_METRICS_PORT."
-    )
+def sdk_metrics(registry: CollectorRegistry = REGISTRY) -> tuple[Runtime, MetricsExporter]:
+    """A Temporal runtime whose metrics reach `registry`, and the exporter that carries
+    them there (run it with `async with` for as long as the runtime is in use)."""
+    from opentelemetry.exporter.prometheus import PrometheusMetricReader
+    from opentelemetry.sdk.metrics import MeterProvider
+    from temporalio.contrib.opentelemetry import MetricsExporter
 
-
-def sdk_runtime(port: int) -> Runtime:
-    """A Temporal runtime that exports the SDK's metrics on loopback `port`, in
-    Prometheus' conventions (seconds, `_total` counters)."""
-    prometheus = PrometheusConfig(
-        bind_address=f"{topology.LOOPBACK}:{port}",
-        counters_total_suffix=True,
-        unit_suffix=True,
-        durations_as_seconds=True,
-    )
-    return Runtime(telemetry=TelemetryConfig(metrics=prometheus))
-
-
-class SdkRelay(Collector):
-    """The SDK exporter's metrics, read at each scrape."""
-
-    def __init__(self, port: int) -> None:
-        self.url = topology.metrics_url(port)
-
-    def describe(self) -> list[Metric]:
-        return []  # unknown until read: registering must not wait on a scrape
-
-    def collect(self) -> Iterator[Metric]:
-        try:
-            with _DIRECT.open(self.url, timeout=RELAY_TIMEOUT) as answer:
-                text = answer.read().decode()
-        except OSError as exc:
-            logger.warning("the Temporal SDK's metrics are left out of this scrape: %s", exc)
-            return
-        yield from text_string_to_metric_families(text)
+    buffer = MetricBuffer(SDK_BUFFER, duration_format=MetricBufferDurationFormat.SECONDS)
+    runtime = Runtime(telemetry=TelemetryConfig(metrics=buffer))
+    reader = PrometheusMetricReader(disable_target_info=True, scope_info_enabled=False, registry=registry)
+    provider = MeterProvider(metric_readers=[reader])
+    return runtime, MetricsExporter(buffer, provider, poll_interval=SDK_DRAIN)
 
 
 def guarded(app: WsgiApp, port: int, token: str) -> WsgiApp:
@@ -125,11 +90,9 @@ class _Quiet(WSGIRequestHandler):
         """A scrape every few seconds is not worth a log line."""
 
 
-def serve(port: int, home: Path, sdk_port: int | None, registry: CollectorRegistry = REGISTRY) -> WSGIServer:
-    """Serve `registry` (plus the SDK's metrics from `sdk_port`) on loopback `port`, in
-    a daemon thread; `shutdown()` the server returned to stop."""
-    if sdk_port is not None:
-        registry.register(SdkRelay(sdk_port))
+def serve(port: int, home: Path, registry: CollectorRegistry = REGISTRY) -> WSGIServer:
+    """Serve `registry` on loopback `port` in a daemon thread; `shutdown()` the server
+    returned to stop."""
     app = guarded(make_wsgi_app(registry), port, ensure_secret(home, METRICS_TOKEN_FILE))
     try:
         server = make_server(topology.LOOPBACK, port, app, ThreadingWSGIServer, handler_class=_Quiet)
