@@ -74,3 +74,13 @@ async def test_a_run_of_500kb_answers_continues_as_new_on_its_history_size(agent
     kept = await conversation.transcript(agent_workers.client, session)
     assert kept[-1].message_id == reply.message_id
     assert len(kept) > 1  # the newest turns came along
+
+
+def test_session_shows_the_runs_history_against_the_budget_and_temporals_warning() -> None:
+    from durable_agents_cli import render_agent
+    from services.conversation import Progress
+
+    shown = render_agent.history_budget(Progress(history_events=1234, history_bytes=3 * 1024 * 1024))
+    assert shown.startswith("1,234 events · 3.00 MB in this run")
+    assert "3,000 events or 2 MB" in shown
+    assert "10,240 or 10 MB" in shown
