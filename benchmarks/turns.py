@@ -12,7 +12,8 @@ workflow, one activity) executed on the orchestrator's queue.
 `--observability` runs each pattern once per mode, alternating, to price what seeing a
 turn costs: `default` is the set-up with nothing configured (spans to the local store,
 each worker's /metrics, text logs); `off` turns tracing and metrics off
-(OTEL_SDK_DISABLED=true, DAGENT_METRICS=false); `all` is everything on with an exporter
+(OTEL_SDK_DISABLED=true, DAGENT_METRICS=false); `no-tracing` only tracing
+(OTEL_TRACES_EXPORTER=none); `all` is everything on with an exporter
 (spans to an OTLP/HTTP receiver in this process, metrics, JSON logs); `otlp` is the
 default with that receiver; `no-tracing` and `no-metrics` turn one of the two off.
 """
@@ -123,12 +124,13 @@ async def measure(stack: Stack, label: str, turns: int, conversations: int) -> l
     return rows
 
 
-NOTHING_SET = {"OTEL_SDK_DISABLED": None, "OTEL_EXPORTER_OTLP_ENDPOINT": None, "DAGENT_METRICS": None,
-               "DAGENT_LOG_FORMAT": None}  # fmt: skip
+NOTHING_SET = {"OTEL_SDK_DISABLED": None, "OTEL_TRACES_EXPORTER": None, "OTEL_EXPORTER_OTLP_ENDPOINT": None,
+               "DAGENT_METRICS": None, "DAGENT_LOG_FORMAT": None}  # fmt: skip
 MODES: dict[str, dict[str, str | None]] = {
     "default": {},
     "off": {"OTEL_SDK_DISABLED": "true", "DAGENT_METRICS": "false"},
-    "no-tracing": {"OTEL_SDK_DISABLED": "true"},
+    # Tracing off, the SDK's metrics kept (OTEL_SDK_DISABLED would drop those too).
+    "no-tracing": {"OTEL_TRACES_EXPORTER": "none"},
     "no-metrics": {"DAGENT_METRICS": "false"},
     "otlp": {"OTEL_EXPORTER_OTLP_ENDPOINT": "receiver"},
     "all": {"OTEL_EXPORTER_OTLP_ENDPOINT": "receiver", "DAGENT_LOG_FORMAT": "json"},

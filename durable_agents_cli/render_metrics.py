@@ -7,6 +7,7 @@ from rich.table import Table
 from rich.text import Text
 
 from durable_agents_cli.stack.metrics import Headline
+from services.auth_files import AUTH_DIR, METRICS_TOKEN_FILE
 
 
 def _ms(seconds: float | None) -> str:
@@ -33,5 +34,5 @@ def table(figures: Headline) -> RenderableType:
     for row in rows:
         shown.add_row(*row)
     sources = Text("Prometheus: " + " · ".join(f"{name} {url}" for name, url in figures.sources.items()))
-    note = Text("(bearer token: DAGENT_HOME/auth/metrics-token)", style="dim")
+    note = Text(f"(bearer token: DAGENT_HOME/{AUTH_DIR}/{METRICS_TOKEN_FILE})", style="dim")
     return Group(shown, sources, note)

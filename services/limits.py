@@ -17,15 +17,15 @@ DEFAULT_TURNS_PER_RUN = 100
 # short history, measured by benchmarks/load.py); one pushed out replays its
 # current run's history at its next turn (DAGENT_WORKFLOW_CACHE).
 DEFAULT_WORKFLOW_CACHE = 500
-# Temporal's limits on one run's history: it warns past the first pair and terminates
-# the run past the second.
+# Temporal warns when one run's history passes these (and ends the run at 51,200
+# events or 50 MB).
 HISTORY_WARN_EVENTS, HISTORY_WARN_BYTES = 10_240, 10 * 1024 * 1024
-HISTORY_LIMIT_EVENTS, HISTORY_LIMIT_BYTES = 51_200, 50 * 1024 * 1024
 # A run continues as new once its history passes either of these, after the turn that
 # passed it: below the server's own suggestion (4 MB / 4,096 events by default, and
 # namespace settings may raise it), so a replay after a cache eviction stays cheap,
-# and with room under the warning for the largest turn (8 steps of the largest answers
-# and tool results: about 2.5 MB). 100 ordinary turns are ~1.1 MB and ~2,100 events.
+# and with room under the warning for the largest turn dagent lets happen (8 steps of
+# 16 tool calls with the largest results, each recorded in its call and again in the
+# reply: about 6 MB). 100 ordinary turns are ~1.1 MB and ~2,100 events.
 HISTORY_BUDGET_EVENTS, HISTORY_BUDGET_BYTES = 3_000, 2 * 1024 * 1024
 # Transcript entries carried into the next run.
 TRANSCRIPT_KEPT = 200

@@ -107,18 +107,24 @@ async def connect_worker_client(
     return await temporal.connect(topology.WORKERS[name].namespace, address=address, **options)
 
 
-async def _serve_metrics(settings: DagentSettings, scope: contextlib.AsyncExitStack) -> Runtime | None:
-    """With a metrics port set: serve /metrics for as long as `scope` lasts, and return
-    the Temporal runtime whose metrics it shows."""
+async def _serve_metrics(
+    settings: DagentSettings, scope: contextlib.AsyncExitStack, with_sdk: bool
+) -> Runtime | None:
+    """With a metrics port set: serve /metrics for as long as `scope` lasts; `with_sdk`,
+    also return the Temporal runtime for the worker's client, whose metrics it shows."""
     if settings.metrics_port is None:
         return None
     from services.telemetry import metrics_server
 
     server = metrics_server.serve(settings.metrics_port, settings.home)
+    scope.callback(server.server_close)
     scope.callback(server.shutdown)
-    runtime, exporter = metrics_server.sdk_metrics()
-    await scope.enter_async_context(exporter)
     logger.info("metrics at %s", topology.metrics_url(settings.metrics_port))
+    if not with_sdk:
+        return None
+    runtime, exporter, unregister = metrics_server.sdk_metrics()
+    scope.callback(unregister)
+    await scope.enter_async_context(exporter)
     return runtime
 
 
@@ -184,7 +190,7 @@ async def run_worker(
         # Overlaps the connection to Temporal; the marker says when it is done.
         _warm_up(loop, parts.warm_up, warm_marker(settings.home, name))
     async with contextlib.AsyncExitStack() as scope:
-        runtime = await _serve_metrics(settings, scope)
+        runtime = await _serve_metrics(settings, scope, with_sdk=client is None)
         if client is None:
             client = await connect_worker_client(name, settings, address, runtime)
             if name in topology.TEAMS:

@@ -81,7 +81,7 @@ def test_each_worker_serves_its_own_and_the_sdks_metrics(stack: Stack) -> None:
     _ask(stack, "What is 2 + 2?")
     for worker in WORKERS:
         samples = eventually(lambda w=worker: _with_sdk_metrics(_samples(stack, w)))
-        # The Temporal SDK's own, through its runtime's Prometheus exporter.
+        # The Temporal SDK's own, through its MetricBuffer and Temporal's OpenTelemetry bridge.
         assert any(name.startswith("temporal_") for name in samples), sorted(samples)[:20]
         assert "process_resident_memory_bytes" in samples
     # In Prometheus' conventions: seconds, with the unit in the name.
@@ -170,6 +170,22 @@ def test_a_replayed_conversation_counts_no_turn_twice(stack: Stack) -> None:
     assert "**12**" in _ask(stack, "What is 5 + 7?", "--session", session)["answer"]
     samples = eventually(lambda: _samples(stack, topology.ORCHESTRATOR), timeout=30)
     assert _value(samples, "dagent_turns_total") == 1
+
+
+def test_turning_metrics_off_and_on_leaves_the_dev_server_running(stack: Stack) -> None:
+    temporal = stack.component("temporal")["pid"]
+    off = stack.start("up", env={"DAGENT_METRICS": "false"})
+    _, stderr = off.communicate(timeout=180)
+    assert off.returncode == 0, stderr
+    status = stack.status()
+    assert all(c["metrics"] is None for c in status["components"] if c["name"] in WORKERS)
+    result = stack.run("metrics")
+    assert result.returncode == 1
+    assert "DAGENT_METRICS" in result.stderr
+    stack.run("up", check=True)
+    assert stack.component("temporal")["pid"] == temporal  # only the workers changed
+    assert all(stack.component(worker)["metrics"] for worker in WORKERS)
+    assert eventually(lambda: _samples(stack, topology.ORCHESTRATOR))
 
 
 def test_dagent_metrics_with_the_stack_down_says_so(tmp_path: Any) -> None:

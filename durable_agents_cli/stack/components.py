@@ -184,7 +184,8 @@ INHERITED = frozenset(
 )
 INHERITED_PREFIXES = ("DAGENT_", "TEMPORAL_", "LC_", "OTEL_", "FASTMCP_")
 # A front end's own: no process of the stack acts with the user's token.
-NEVER_INHERITED = frozenset({"DAGENT_TOKEN"})
+# Nor a worker's metrics port: `up` gives each its own (or none, with metrics off).
+NEVER_INHERITED = frozenset({"DAGENT_TOKEN", "DAGENT_METRICS_PORT"})
 
 
 def inherited_env(name: str) -> dict[str, str]:

@@ -202,30 +202,38 @@ def _check_payload_keys(config: StackConfig, earlier: StackConfig | None, paths:
 def _placed(config: StackConfig, earlier: StackConfig | None, earlier_runs: bool) -> StackConfig:
     """`config` with a port for each internal HTTP listener: a browser-refused one for
     each of the dev server's own (when embedded), which answer anyone; any free one for
-    each worker's metrics, which guard themselves. The ones `earlier` chose while they
-    are still its (`earlier_runs`, on the same server) or free, else new ones."""
+    each worker's metrics, which guard themselves. Each keeps the port `earlier` gave
+    it while that is still its own (`earlier_runs`; the dev server's only on the same
+    server) or free, so turning metrics on or off moves nothing else."""
     server = topology.INTERNAL_LISTENERS if config.embedded else ()
     workers = topology.WORKER_METRICS_LISTENERS if config.metrics else ()
-    listeners = (*server, *workers)
     taken = {config.temporal_port, config.ui_port, *config.mcp_ports.values()}
-    if earlier is not None and set(earlier.internal_ports) == set(listeners):
-        ports = earlier.internal_ports
-        ours = (
-            earlier_runs
-            and earlier.embedded == config.embedded
-            and earlier.temporal_port == config.temporal_port
-        )
-        if not taken & set(ports.values()) and (ours or all(port_is_free(p) for p in ports.values())):
-            return config.model_copy(update={"internal_ports": ports})
-    free = [port for port in topology.BROWSER_REFUSED_PORTS if port not in taken and port_is_free(port)]
-    if len(free) < len(server):
+    same_server = (
+        earlier is not None
+        and earlier.embedded == config.embedded
+        and earlier.temporal_port == config.temporal_port
+    )
+    ports: dict[str, int] = {}
+    for listener in (*server, *workers):
+        port = earlier.internal_ports.get(listener) if earlier is not None else None
+        ours = earlier_runs and (same_server or listener in workers)
+        if port is not None and port not in taken | set(ports.values()) and (ours or port_is_free(port)):
+            ports[listener] = port
+    unplaced = [listener for listener in server if listener not in ports]
+    free = [
+        port
+        for port in topology.BROWSER_REFUSED_PORTS
+        if port not in taken | set(ports.values()) and port_is_free(port)
+    ]
+    if len(free) < len(unplaced):
         raise ConfigError(
             "The dev server's Web UI, HTTP API and metrics need free ports among those browsers "
             f"refuse ({', '.join(map(str, topology.BROWSER_REFUSED_PORTS))}); free some of them."
         )
-    ports = dict(zip(server, free, strict=False))
+    ports.update(zip(unplaced, free, strict=False))
     for listener in workers:
-        ports[listener] = free_port(taken | set(ports.values()))
+        if listener not in ports:
+            ports[listener] = free_port(taken | set(ports.values()))
     return config.model_copy(update={"internal_ports": ports})
 
 
@@ -244,15 +252,18 @@ def _check_ports(config: StackConfig, paths: StackPaths, running: StackState | N
             )
 
 
+def _server_placement(config: StackConfig) -> tuple[object, ...]:
+    """Where the dev server and its guard listen (the workers' metrics ports aside)."""
+    own = {name: port for name, port in config.internal_ports.items() if name in topology.INTERNAL_LISTENERS}
+    return (config.temporal_port, config.ui_port, config.external_address, own)
+
+
 def _ports_needed(
     config: StackConfig, paths: StackPaths, running: StackState | None
 ) -> list[tuple[int, str]]:
     """Ports that components about to start will bind, with what they are for."""
     current = {c.name for c in running.components if c.state == "running"} if running else set()
-    placement = {"temporal_port", "ui_port", "internal_ports", "external_address"}
-    unchanged = running is not None and running.config.model_dump(include=placement) == config.model_dump(
-        include=placement
-    )
+    unchanged = running is not None and _server_placement(running.config) == _server_placement(config)
     needed: list[tuple[int, str]] = []
     for spec in components_for(config, paths):
         if spec.name in current and (spec.name not in ("temporal", WEB) or unchanged):

@@ -3,8 +3,8 @@ Prometheus would (the same address, the same bearer secret, the text format)."""
 
 from __future__ import annotations
 
+import http.client
 import math
-import urllib.error
 import urllib.request
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -52,18 +52,28 @@ def scrape(url: str, token: str) -> list[Sample]:
 
 def headline(state: StackState, home: Path) -> Headline:
     """The figures summed over every worker of the stack that answers."""
-    token = read_secret(home, METRICS_TOKEN_FILE)
     workers = [c for c in state.components if c.metrics and c.name != "temporal"]
-    if token is None or not workers:
-        raise DagentError("This stack serves no metrics; start it again with 'dagent up' to have them.")
+    if not workers:
+        raise DagentError(
+            "This stack's workers serve no metrics: start it with metrics on "
+            "('DAGENT_METRICS=true dagent up')."
+        )
+    try:
+        token = read_secret(home, METRICS_TOKEN_FILE)
+    except OSError as exc:
+        raise DagentError(f"Cannot read the metrics secret in {home}/auth: {exc.strerror}.") from None
+    if token is None:
+        raise DagentError(
+            "The metrics secret is gone; 'dagent up' makes a new one (restart with 'dagent down')."
+        )
     samples: list[Sample] = []
     figures = Headline()
     for component in workers:
         figures.sources[component.name] = component.metrics
         try:
             samples += scrape(component.metrics, token)
-        except (OSError, urllib.error.URLError) as exc:
-            figures.unreachable[component.name] = str(getattr(exc, "reason", exc))
+        except (OSError, http.client.HTTPException, ValueError) as exc:  # URLError is an OSError
+            figures.unreachable[component.name] = str(getattr(exc, "reason", exc)) or type(exc).__name__
     if len(figures.unreachable) == len(workers):
         raise DagentError(
             "No worker's metrics answered ("

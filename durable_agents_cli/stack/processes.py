@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import re
 import signal
 import socket
@@ -18,6 +19,7 @@ from pathlib import Path
 import psutil
 
 from services import topology
+from services.errors import ConfigError
 
 
 def create_time(pid: int) -> float | None:
@@ -69,14 +71,17 @@ def port_is_free(port: int, host: str = topology.LOOPBACK) -> bool:
     return True
 
 
+# Where a port kept for a listener is chosen: below the range the system hands out as
+# the source ports of outgoing connections (32768 up), which could hold it meanwhile.
+KEPT_PORTS = range(20_000, 32_000)
+
+
 def free_port(excluding: set[int], host: str = topology.LOOPBACK) -> int:
-    """A port nothing listens on now, none of `excluding`, as the system hands them out."""
-    while True:
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-            sock.bind((host, 0))
-            port = int(sock.getsockname()[1])
-        if port not in excluding:
+    """A port to keep for a listener: nothing listens on it now, none of `excluding`."""
+    for port in random.sample(KEPT_PORTS, 200):
+        if port not in excluding and port_is_free(port, host):
             return port
+    raise ConfigError(f"No free port between {KEPT_PORTS.start} and {KEPT_PORTS.stop} on {host}.")
 
 
 def port_accepts(port: int, host: str = topology.LOOPBACK, timeout: float = 0.5) -> bool:

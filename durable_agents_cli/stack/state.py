@@ -37,9 +37,9 @@ class StackConfig(BaseModel):
     # A digest of the model provider's environment variables (never their values):
     # the processes must start again to see a key set or changed since.
     model_environment: str = ""
-    # The dev server's own HTTP listeners (topology.INTERNAL_LISTENERS) and each worker's
-    # metrics, each on a port browsers refuse: chosen once per home, so a second `up`
-    # finds the same.
+    # The dev server's own HTTP listeners (topology.INTERNAL_LISTENERS), each on a port
+    # browsers refuse, and each worker's metrics (`<worker>-metrics`): chosen once per
+    # home, so a second `up` finds the same.
     internal_ports: dict[str, int] = {}
     # Payloads encrypted with the stack's keys (`up --no-encrypt` turns it off). `up`
     # always writes it; a file from before encryption means a stack that had none.

@@ -213,7 +213,7 @@ class Progress(BaseModel):
     # Whose session this is ("" before its first verified message).
     owner: str = ""
     # The current run's history as of its last workflow task: it continues as new past
-    # limits.HISTORY_BUDGET_* (Temporal warns at HISTORY_WARN_*, ends runs at HISTORY_LIMIT_*).
+    # limits.HISTORY_BUDGET_* (Temporal warns at HISTORY_WARN_*).
     history_events: int = 0
     history_bytes: int = 0
 

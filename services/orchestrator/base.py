@@ -169,8 +169,11 @@ class Conversation:
         pattern = next((p for p, kind in WORKFLOW_TYPES.items() if kind == workflow.info().workflow_type), "")
         outcome = "error" if reply.error else "partial" if reply.partial else "ok"
         metrics.record_turn(pattern, outcome, (reply.finished_at - reply.started_at).total_seconds())
+        # A name the model made up is counted as such, never as a label of its own.
+        known = {tool.name for tool in self.catalog.tools} if self.catalog else set()
         for call in reply.tool_calls:
-            metrics.record_tool_call(call.service, call.tool, call.transport, call.ok)
+            tool = call.tool if call.tool in known else metrics.UNKNOWN_TOOL
+            metrics.record_tool_call(call.service, tool, call.transport, call.ok)
         now = workflow.now()
         for team in topology.TEAMS:
             metrics.record_circuit(team, self.circuits.get(team, now).state)

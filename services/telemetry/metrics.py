@@ -23,6 +23,8 @@ disable_created_metrics()  # type: ignore[no-untyped-call]
 # Seconds: a turn or a model call (local model: milliseconds; a provider: seconds).
 LATENCY_BUCKETS = (0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
 CIRCUIT_STATES = ("closed", "half-open", "open")
+# The tool label of a call to a tool no service has.
+UNKNOWN_TOOL = "(unknown)"
 
 TURNS = Counter(
     "dagent_turns", "Turns answered, by pattern and outcome (ok, partial, error).", ["pattern", "outcome"]

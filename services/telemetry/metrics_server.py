@@ -30,6 +30,7 @@ from temporalio.runtime import MetricBuffer, MetricBufferDurationFormat, Runtime
 from services import topology
 from services.auth_files import METRICS_TOKEN_FILE, ensure_secret
 from services.errors import ConfigError
+from services.http_limits import HEADER_TIMEOUT, MAX_CONNECTIONS
 from services.web_access import own_hosts
 
 if TYPE_CHECKING:
@@ -39,23 +40,35 @@ if TYPE_CHECKING:
 # records a few thousand a second); beyond it the SDK drops them and logs an error.
 SDK_BUFFER = 100_000
 SDK_DRAIN = timedelta(seconds=1)
+# The SDK's durations, in seconds: a task takes milliseconds, a poll up to a minute.
+SDK_LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 
 StartResponse = Callable[..., Any]
 WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
 
-def sdk_metrics(registry: CollectorRegistry = REGISTRY) -> tuple[Runtime, MetricsExporter]:
-    """A Temporal runtime whose metrics reach `registry`, and the exporter that carries
-    them there (run it with `async with` for as long as the runtime is in use)."""
+def sdk_metrics(
+    registry: CollectorRegistry = REGISTRY,
+) -> tuple[Runtime, MetricsExporter, Callable[[], None]]:
+    """A Temporal runtime whose metrics reach `registry`, the exporter that carries them
+    there (run it with `async with` for as long as the runtime is in use), and what
+    takes them off `registry` again.
+
+    OpenTelemetry's meter provider honours OTEL_SDK_DISABLED: with it set, the SDK's
+    metrics are left out (dagent's own stay)."""
     from opentelemetry.exporter.prometheus import PrometheusMetricReader
-    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics import Histogram, MeterProvider
+    from opentelemetry.sdk.metrics.view import ExplicitBucketHistogramAggregation, View
     from temporalio.contrib.opentelemetry import MetricsExporter
 
     buffer = MetricBuffer(SDK_BUFFER, duration_format=MetricBufferDurationFormat.SECONDS)
     runtime = Runtime(telemetry=TelemetryConfig(metrics=buffer))
     reader = PrometheusMetricReader(disable_target_info=True, scope_info_enabled=False, registry=registry)
-    provider = MeterProvider(metric_readers=[reader])
-    return runtime, MetricsExporter(buffer, provider, poll_interval=SDK_DRAIN)
+    seconds = View(
+        instrument_type=Histogram, aggregation=ExplicitBucketHistogramAggregation(SDK_LATENCY_BUCKETS)
+    )
+    provider = MeterProvider(metric_readers=[reader], views=[seconds])
+    return runtime, MetricsExporter(buffer, provider, poll_interval=SDK_DRAIN), provider.shutdown
 
 
 def guarded(app: WsgiApp, port: int, token: str) -> WsgiApp:
@@ -86,16 +99,39 @@ def guarded(app: WsgiApp, port: int, token: str) -> WsgiApp:
 
 
 class _Quiet(WSGIRequestHandler):
+    # A socket that sends nothing for this long is closed (as the stack's other servers do).
+    timeout = HEADER_TIMEOUT
+
     def log_message(self, format: str, *args: Any) -> None:
         """A scrape every few seconds is not worth a log line."""
 
 
+class _Bounded(ThreadingWSGIServer):
+    """At most MAX_CONNECTIONS at once (a thread each); more are closed at once."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if not self.slots.acquire(blocking=False):
+            self.shutdown_request(request)
+            return
+        super().process_request(request, client_address)
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self.slots.release()
+
+
 def serve(port: int, home: Path, registry: CollectorRegistry = REGISTRY) -> WSGIServer:
-    """Serve `registry` on loopback `port` in a daemon thread; `shutdown()` the server
-    returned to stop."""
+    """Serve `registry` on loopback `port` in a daemon thread; `shutdown()` and
+    `server_close()` the server returned to stop."""
     app = guarded(make_wsgi_app(registry), port, ensure_secret(home, METRICS_TOKEN_FILE))
     try:
-        server = make_server(topology.LOOPBACK, port, app, ThreadingWSGIServer, handler_class=_Quiet)
+        server = make_server(topology.LOOPBACK, port, app, _Bounded, handler_class=_Quiet)
     except OSError as exc:
         raise ConfigError(
             f"Cannot serve metrics on {topology.LOOPBACK}:{port} ({exc.strerror}); "
