@@ -16,6 +16,7 @@ from prometheus_client.samples import Sample
 from durable_agents_cli.stack.state import StackState
 from services.auth_files import METRICS_TOKEN_FILE, read_secret
 from services.errors import DagentError
+from services.telemetry import metric_names as names
 
 SCRAPE_TIMEOUT = 3.0
 # Loopback without the user's HTTP proxy.
@@ -88,20 +89,20 @@ def _sum_into(figures: Headline, samples: list[Sample]) -> None:
     def total(name: str, **labels: str) -> float:
         return sum(s.value for s in samples if s.name == name and labels.items() <= s.labels.items())
 
-    figures.turns = int(total("dagent_turns_total"))
-    figures.errors = int(total("dagent_turns_total", outcome="error"))
-    figures.partial = int(total("dagent_turns_total", outcome="partial"))
-    figures.tool_calls = int(total("dagent_tool_calls_total"))
-    figures.failed_tool_calls = int(total("dagent_tool_calls_total", outcome="failed"))
-    figures.model_calls = int(total("dagent_model_calls_total"))
-    figures.failed_model_calls = int(total("dagent_model_calls_total", outcome="error"))
-    figures.input_tokens = int(total("dagent_model_tokens_total", kind="input"))
-    figures.output_tokens = int(total("dagent_model_tokens_total", kind="output"))
-    figures.cost = total("dagent_model_cost_usd_total")
-    figures.retries = int(total("dagent_retries_total"))
+    figures.turns = int(total(f"{names.TURNS}_total"))
+    figures.errors = int(total(f"{names.TURNS}_total", outcome="error"))
+    figures.partial = int(total(f"{names.TURNS}_total", outcome="partial"))
+    figures.tool_calls = int(total(f"{names.TOOL_CALLS}_total"))
+    figures.failed_tool_calls = int(total(f"{names.TOOL_CALLS}_total", outcome="failed"))
+    figures.model_calls = int(total(f"{names.MODEL_CALLS}_total"))
+    figures.failed_model_calls = int(total(f"{names.MODEL_CALLS}_total", outcome="error"))
+    figures.input_tokens = int(total(f"{names.TOKENS}_total", kind="input"))
+    figures.output_tokens = int(total(f"{names.TOKENS}_total", kind="output"))
+    figures.cost = total(f"{names.COST}_total")
+    figures.retries = int(total(f"{names.RETRIES}_total"))
     buckets: dict[float, float] = {}
     for sample in samples:
-        if sample.name == "dagent_turn_seconds_bucket":
+        if sample.name == f"{names.TURN_SECONDS}_bucket":
             bound = float(sample.labels["le"])
             buckets[bound] = buckets.get(bound, 0.0) + sample.value
     figures.p50_seconds = quantile(0.5, buckets.items())

@@ -32,6 +32,7 @@ from services.conversation.contract import (
     PROGRESS_QUERY,
     SEND_UPDATE,
     TRANSCRIPT_QUERY,
+    WORKFLOW_PATTERNS,
     WORKFLOW_TYPES,
     CatalogRequest,
     ConversationStart,
@@ -180,7 +181,7 @@ async def check_session_pattern(client: Client, session: str, pattern: topology.
         description = await client.get_workflow_handle(workflow_id(session)).describe()
     except RPCError:
         return  # a new session
-    began = next((p for p, t in WORKFLOW_TYPES.items() if t == description.workflow_type), None)
+    began = WORKFLOW_PATTERNS.get(description.workflow_type)
     if began is not None and began != pattern:
         raise DagentError(
             f"Session '{session}' began with the '{began}' pattern and the stack runs '{pattern}'; "

@@ -25,6 +25,8 @@ WORKFLOW_TYPES: dict[topology.Pattern, str] = {
     "agents-nexus": "dagent.AgentsConversation",
     "mcp": "dagent.McpConversation",
 }
+# Which pattern a conversation workflow type belongs to.
+WORKFLOW_PATTERNS: dict[str, topology.Pattern] = {kind: pattern for pattern, kind in WORKFLOW_TYPES.items()}
 CATALOG_WORKFLOW = "dagent.ToolCatalog"
 SEND_UPDATE = "send"
 PROGRESS_QUERY = "progress"

@@ -23,7 +23,7 @@ with workflow.unsafe.imports_passed_through():
         PROGRESS_QUERY,
         SEND_UPDATE,
         TRANSCRIPT_QUERY,
-        WORKFLOW_TYPES,
+        WORKFLOW_PATTERNS,
         ConversationStart,
         Progress,
         Reply,
@@ -166,7 +166,7 @@ class Conversation:
     def _count(self, reply: Reply) -> None:
         """The turn in the worker's metrics: its outcome and time, its tool calls, and
         each service's circuit as it left them."""
-        pattern = next((p for p, kind in WORKFLOW_TYPES.items() if kind == workflow.info().workflow_type), "")
+        pattern = WORKFLOW_PATTERNS.get(workflow.info().workflow_type, "")
         outcome = "error" if reply.error else "partial" if reply.partial else "ok"
         metrics.record_turn(pattern, outcome, (reply.finished_at - reply.started_at).total_seconds())
         # A name the model made up is counted as such, never as a label of its own.

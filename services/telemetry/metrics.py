@@ -17,6 +17,8 @@ from contextlib import contextmanager
 from prometheus_client import Counter, Gauge, Histogram, disable_created_metrics
 from temporalio import workflow
 
+from services.telemetry import metric_names as names
+
 # No `_created` series beside each counter: scrapers infer resets themselves.
 disable_created_metrics()  # type: ignore[no-untyped-call]
 
@@ -27,43 +29,37 @@ CIRCUIT_STATES = ("closed", "half-open", "open")
 UNKNOWN_TOOL = "(unknown)"
 
 TURNS = Counter(
-    "dagent_turns", "Turns answered, by pattern and outcome (ok, partial, error).", ["pattern", "outcome"]
+    names.TURNS, "Turns answered, by pattern and outcome (ok, partial, error).", ["pattern", "outcome"]
 )
 TURN_SECONDS = Histogram(
-    "dagent_turn_seconds", "Time from a turn's start to its reply.", ["pattern"], buckets=LATENCY_BUCKETS
+    names.TURN_SECONDS, "Time from a turn's start to its reply.", ["pattern"], buckets=LATENCY_BUCKETS
 )
 TOOL_CALLS = Counter(
-    "dagent_tool_calls",
+    names.TOOL_CALLS,
     "Tool calls the agent made, by service, tool, transport and outcome (ok, failed).",
     ["service", "tool", "transport", "outcome"],
 )
 CIRCUIT = Gauge(
-    "dagent_circuit_state",
+    names.CIRCUIT,
     "Each tool service's circuit as the latest turn saw it: 1 for its state, 0 for the others.",
     ["service", "state"],
 )
 MODEL_CALLS = Counter(
-    "dagent_model_calls", "Model calls, by model and outcome (ok, error).", ["model", "outcome"]
+    names.MODEL_CALLS, "Model calls, by model and outcome (ok, error).", ["model", "outcome"]
 )
-MODEL_SECONDS = Histogram(
-    "dagent_model_call_seconds", "Time a model call took.", ["model"], buckets=LATENCY_BUCKETS
-)
-TOKENS = Counter(
-    "dagent_model_tokens", "Tokens of model calls, by model and kind (input, output).", ["model", "kind"]
-)
-COST = Counter(
-    "dagent_model_cost_usd", "What model calls cost in US dollars, as far as it is known.", ["model"]
-)
+MODEL_SECONDS = Histogram(names.MODEL_SECONDS, "Time a model call took.", ["model"], buckets=LATENCY_BUCKETS)
+TOKENS = Counter(names.TOKENS, "Tokens of model calls, by model and kind (input, output).", ["model", "kind"])
+COST = Counter(names.COST, "What model calls cost in US dollars, as far as it is known.", ["model"])
 TOOL_RUNS = Counter(
-    "dagent_tool_runs",
+    names.TOOL_RUNS,
     "Tool runs in a service's worker, by outcome (ok, error).",
     ["service", "tool", "outcome"],
 )
 TOOL_RUN_SECONDS = Histogram(
-    "dagent_tool_run_seconds", "Time a tool run took in its service's worker.", ["service", "tool"],
+    names.TOOL_RUN_SECONDS, "Time a tool run took in its service's worker.", ["service", "tool"],
     buckets=LATENCY_BUCKETS,
 )  # fmt: skip
-RETRIES = Counter("dagent_retries", "Activity attempts after the first, by activity.", ["activity"])
+RETRIES = Counter(names.RETRIES, "Activity attempts after the first, by activity.", ["activity"])
 
 
 def replay_safe() -> bool:
